@@ -1,0 +1,306 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/plaza-crm/plaza"
+	"github.com/plaza-crm/plaza/api"
+	"github.com/plaza-crm/plaza/mail"
+	"github.com/plaza-crm/plaza/sqldb"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3"; else
+// it is read from the module's build information.
+var version = ""
+
+func plazaVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "devel-" + s.Value[:12]
+			}
+		}
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+	}
+	return "devel"
+}
+
+const usage = `Plaza: a self-hostable conversational CRM server that speaks Plazbot's API.
+
+Usage:
+  plaza serve      [flags]   run the HTTP API (applies migrations first)
+  plaza migrate    [flags]   apply database migrations and exit
+  plaza bootstrap  --workspace NAME --email EMAIL --password PASSWORD [--name N] [--last-name L]
+                             create a workspace, its owner and an API key; prints JSON
+  plaza version              print the version
+
+Run "plaza COMMAND --help" for a command's flags. Every flag has a PLAZA_*
+environment variable; secrets may also come from a file named by *_FILE.
+`
+
+// run is the whole program, with its environment passed in so tests run
+// it in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, getenv, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, getenv, stderr)
+	case "bootstrap":
+		return runBootstrap(ctx, rest, getenv, stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "plaza", plazaVersion())
+		return nil
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// env reads a setting from NAME, or from the file named by NAME_FILE.
+func env(getenv func(string) string, name string) (string, error) {
+	if v := getenv(name); v != "" {
+		return v, nil
+	}
+	if f := getenv(name + "_FILE"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("%s_FILE: %w", name, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return "", nil
+}
+
+// flags is a command's flag set whose defaults come from the environment.
+type flags struct {
+	*flag.FlagSet
+	getenv func(string) string
+	err    error
+}
+
+func newFlags(name string, getenv func(string) string, stderr io.Writer) *flags {
+	fs := flag.NewFlagSet("plaza "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return &flags{FlagSet: fs, getenv: getenv}
+}
+
+func (f *flags) string(name, envName, def, help string) *string {
+	v, err := env(f.getenv, envName)
+	if err != nil {
+		f.err = errors.Join(f.err, err)
+	}
+	if v == "" {
+		v = def
+	}
+	if envName != "" {
+		help += " (env " + envName + ")"
+	}
+	return f.String(name, v, help)
+}
+
+func (f *flags) bool(name, envName string, help string) *bool {
+	v := f.getenv(envName)
+	return f.Bool(name, v == "1" || strings.EqualFold(v, "true"), help+" (env "+envName+")")
+}
+
+func (f *flags) parse(args []string) error {
+	if f.err != nil {
+		return f.err
+	}
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if f.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", f.Arg(0))
+	}
+	return nil
+}
+
+func (f *flags) database() *string {
+	return f.string("database", "PLAZA_DATABASE_URL", "sqlite:plaza.db", "database URL: sqlite:FILE or postgres://...")
+}
+
+// openDB opens and migrates the database.
+func openDB(ctx context.Context, dsn string) (*sqldb.DB, error) {
+	db, err := sqldb.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	f := newFlags("migrate", getenv, stderr)
+	dsn := f.database()
+	if err := f.parse(args); err != nil || helpAsked(args) {
+		return err
+	}
+	db, err := openDB(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	fmt.Fprintln(stderr, "plaza: migrations applied")
+	return nil
+}
+
+func runBootstrap(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	f := newFlags("bootstrap", getenv, stderr)
+	dsn := f.database()
+	workspace := f.String("workspace", "", "name of the workspace to create (required)")
+	email := f.String("email", "", "e-mail of its owner (required)")
+	password := f.String("password", "", "password of its owner (required; 8+ characters, letters and digits or symbols)")
+	name := f.String("name", "", "owner's first name")
+	lastName := f.String("last-name", "", "owner's last name")
+	if err := f.parse(args); err != nil || helpAsked(args) {
+		return err
+	}
+	var missing []string
+	for _, m := range []struct{ flag, v string }{{"--workspace", *workspace}, {"--email", *email}, {"--password", *password}} {
+		if m.v == "" {
+			missing = append(missing, m.flag)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("bootstrap: %s required", strings.Join(missing, ", "))
+	}
+	db, err := openDB(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	b, err := db.Bootstrap(ctx, *workspace, plaza.UserCreate{Email: *email, Password: *password, Name: *name, LastName: *lastName})
+	if err != nil {
+		return fmt.Errorf("bootstrap: %s", plaza.ErrorMessage(err))
+	}
+	return json.NewEncoder(stdout).Encode(b)
+}
+
+func helpAsked(args []string) bool {
+	for _, a := range args {
+		if a == "-h" || a == "--help" || a == "-help" {
+			return true
+		}
+	}
+	return false
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	f := newFlags("serve", getenv, stderr)
+	addr := f.string("addr", "PLAZA_ADDR", ":8080", "address to listen on")
+	dsn := f.database()
+	secretKey := f.string("secret-key", "PLAZA_SECRET_KEY", "", "secret that signs login tokens and encrypts stored secrets, 32+ characters; generated and kept in the database when absent")
+	allowSignup := f.bool("allow-signup", "PLAZA_ALLOW_SIGNUP", "let POST /api/user without credentials create a user with a workspace of their own")
+	smtpURL := f.string("smtp-url", "PLAZA_SMTP_URL", "", "SMTP server for e-mails, smtp://user:pass@host:587 or smtps://...; when absent, reset codes are logged")
+	smtpFrom := f.string("smtp-from", "PLAZA_SMTP_FROM", "", "From address of e-mails")
+	logLevel := f.string("log-level", "PLAZA_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+	shutdown := f.Duration("shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish on SIGTERM")
+	if err := f.parse(args); err != nil || helpAsked(args) {
+		return err
+	}
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	db, err := openDB(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	key := *secretKey
+	if key == "" {
+		var generated bool
+		if key, generated, err = db.SecretKey(ctx); err != nil {
+			return fmt.Errorf("secret key: %w", err)
+		}
+		if generated {
+			logger.Warn("no --secret-key given: generated one and stored it in the database; set PLAZA_SECRET_KEY to manage it yourself")
+		}
+	} else if len(key) < plaza.MinSecretKeyLength {
+		return fmt.Errorf("--secret-key must be at least %d characters long", plaza.MinSecretKeyLength)
+	}
+
+	var mailer plaza.Mailer = mail.Log{Logger: logger}
+	if *smtpURL != "" {
+		if mailer, err = mail.NewSMTP(*smtpURL, *smtpFrom); err != nil {
+			return err
+		}
+	}
+	async := &mail.Async{Mailer: mailer, Logger: logger}
+	defer async.Wait()
+
+	auth := sqldb.NewAuthService(db, key)
+	srv := api.NewServer(key)
+	srv.Users = sqldb.NewUserService(db, auth, async)
+	srv.Workspaces = sqldb.NewWorkspaceService(db)
+	srv.Auth = auth
+	srv.Ready = db.Ping
+	srv.Logger = logger
+	srv.AllowSignup = *allowSignup
+	srv.Version = plazaVersion()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	httpServer := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "version", srv.Version, "database", string(db.Dialect))
+	errc := make(chan error, 1)
+	go func() { errc <- httpServer.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", shutdown.String())
+	sctx, cancel := context.WithTimeout(context.Background(), *shutdown)
+	defer cancel()
+	if err := httpServer.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}

@@ -233,3 +233,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// QueryRowForTest runs a query on the read pool, for tests that check what
+// was (or was not) stored.
+func (db *DB) QueryRowForTest(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.read.QueryRowContext(ctx, query, args...)
+}

@@ -198,8 +198,17 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+	// Under the lock too: PostgreSQL's CREATE TABLE IF NOT EXISTS is not
+	// safe against a concurrent one.
+	err = db.inTx(ctx, func(tx *Tx) error {
+		if err := tx.migrationLock(ctx); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
@@ -208,10 +217,8 @@ func (db *DB) Migrate(ctx context.Context) error {
 			return err
 		}
 		err = db.inTx(ctx, func(tx *Tx) error {
-			if db.Dialect == Postgres {
-				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7270012)`); err != nil {
-					return err
-				}
+			if err := tx.migrationLock(ctx); err != nil {
+				return err
 			}
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
@@ -238,4 +245,14 @@ func (db *DB) Migrate(ctx context.Context) error {
 // was (or was not) stored.
 func (db *DB) QueryRowForTest(ctx context.Context, query string, args ...any) *sql.Row {
 	return db.read.QueryRowContext(ctx, query, args...)
+}
+
+// migrationLock serialises migrations across processes. On SQLite the
+// write transaction (BEGIN IMMEDIATE) already does.
+func (tx *Tx) migrationLock(ctx context.Context) error {
+	if tx.db.Dialect != Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7270012)`)
+	return err
 }

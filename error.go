@@ -7,6 +7,7 @@ package plaza
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Each maps to exactly one HTTP status and envelope errorCode in
@@ -34,6 +35,9 @@ type Error struct {
 	// Data, when set, is returned to the client as the envelope's data
 	// (e.g. the id of the existing record on a conflict).
 	Data any
+	// RetryAfter, on ERATELIMITED, is how long until the caller may try
+	// again.
+	RetryAfter time.Duration
 }
 
 // FieldError names one offending input field and why it was refused.

@@ -29,7 +29,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		// Only a bug in Plaza's types gets here.
-		http.Error(w, `{"success":false,"code":500,"errorCode":"INTERNAL","message":"Internal error.","data":null}`, http.StatusInternalServerError)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, `{"success":false,"code":500,"errorCode":"INTERNAL","message":"Internal error.","data":null}`+"\n")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

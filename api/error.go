@@ -2,7 +2,9 @@ package api
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/plaza-crm/plaza"
 )
@@ -52,7 +54,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	if m.status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", "60")
+		retry := 60
+		if e != nil && e.RetryAfter > 0 {
+			retry = int(math.Ceil(e.RetryAfter.Seconds()))
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
 	}
 	errorCode := m.code
 	writeJSON(w, m.status, envelope{Success: false, Code: m.status, ErrorCode: &errorCode, Message: plaza.ErrorMessage(err), Data: data})

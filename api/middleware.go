@@ -132,7 +132,7 @@ func (s *Server) endpoint(mode authMode, h handlerFunc) http.Handler {
 
 func (s *Server) prepare(r *http.Request, mode authMode) error {
 	bodyWorkspace := ""
-	if r.Body != nil && r.Body != http.NoBody {
+	if r.Body != nil && r.Body != http.NoBody && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		r.Body = http.MaxBytesReader(nil, r.Body, s.MaxBodyBytes)
 		if isJSON(r) {
 			body, err := io.ReadAll(r.Body)

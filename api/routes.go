@@ -35,6 +35,16 @@ func (s *Server) routeTable() []route {
 	}
 }
 
+// Patterns returns the pattern of every route the server serves, for the
+// test that keeps the OpenAPI document equal to the surface.
+func (s *Server) Patterns() []string {
+	var ps []string
+	for _, rt := range s.routeTable() {
+		ps = append(ps, rt.pattern)
+	}
+	return append(ps, "GET /metrics")
+}
+
 func (s *Server) routes() {
 	for _, rt := range s.routeTable() {
 		s.mux.Handle(rt.pattern, s.endpoint(rt.auth, rt.handler))

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -163,8 +164,9 @@ func TestLogin_Throttled(t *testing.T) {
 			ts.do(req{Method: "POST", Path: "/api/user/login", Body: map[string]any{"email": a.Email, "password": "wrong-pass-1"}}).want(t, http.StatusUnauthorized, "UNAUTHORIZED")
 		}
 		r := ts.do(req{Method: "POST", Path: "/api/user/login", Body: map[string]any{"email": a.Email, "password": a.Password}}).want(t, http.StatusTooManyRequests, "RATE_LIMITED")
-		if r.Header.Get("Retry-After") == "" {
-			t.Error("no Retry-After")
+		// The window started with the first failure, 15 minutes long.
+		if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 800 || ra > 900 {
+			t.Errorf("Retry-After = %q, want the rest of the 15-minute window", r.Header.Get("Retry-After"))
 		}
 		// Another e-mail from the same address still logs in.
 		ts.login(b.Email, b.Password)

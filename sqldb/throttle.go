@@ -2,6 +2,10 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
 	"time"
 
 	"github.com/plaza-crm/plaza"
@@ -31,13 +35,17 @@ func (s *UserService) throttleKeys(kind, email, clientAddr string) []throttleKey
 func (db *DB) checkThrottle(ctx context.Context, keys []throttleKey, window time.Duration) error {
 	for _, k := range keys {
 		var n int
-		err := db.read.QueryRowContext(ctx, `SELECT count FROM auth_failures WHERE key = $1 AND window_start > $2`,
-			k.key, db.now().Add(-window)).Scan(&n)
-		if err != nil && plaza.ErrorCode(normalize(err)) != plaza.ENOTFOUND {
+		var start sqlTime
+		now := db.now()
+		err := db.read.QueryRowContext(ctx, `SELECT count, window_start FROM auth_failures WHERE key = $1 AND window_start > $2`,
+			k.key, now.Add(-window)).Scan(&n, &start)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		if err == nil && n >= k.limit {
-			return plaza.Errorf(plaza.ERATELIMITED, "Too many attempts. Try again later.")
+			wait := start.t.Add(window).Sub(now)
+			return &plaza.Error{Code: plaza.ERATELIMITED, RetryAfter: wait,
+				Message: fmt.Sprintf("Too many attempts. Try again in %d minutes.", int(math.Ceil(wait.Minutes())))}
 		}
 	}
 	return nil

@@ -197,12 +197,12 @@ func (s *UserService) Login(ctx context.Context, email, password, clientAddr str
 		plaza.NormalizeEmail(email)).Scan(&userID, &hash, &version)
 	if errors.Is(err, sql.ErrNoRows) {
 		checkPassword(dummyHash, password) // same cost as a wrong password
-		return nil, errors.Join(errBadLogin, s.db.recordFailure(ctx, keys, s.Throttle.Window))
+		return nil, s.failed(ctx, keys, errBadLogin)
 	} else if err != nil {
 		return nil, err
 	}
 	if !checkPassword(hash, password) {
-		return nil, errors.Join(errBadLogin, s.db.recordFailure(ctx, keys, s.Throttle.Window))
+		return nil, s.failed(ctx, keys, errBadLogin)
 	}
 	if err := s.db.clearFailures(ctx, keys[0].key); err != nil {
 		return nil, err
@@ -324,9 +324,19 @@ func (s *UserService) ResetPassword(ctx context.Context, email, code, newPasswor
 		return err
 	})
 	if err == errBadReset {
-		return errors.Join(err, s.db.recordFailure(ctx, keys, s.Throttle.Window))
+		return s.failed(ctx, keys, errBadReset)
 	} else if err != nil {
 		return err
 	}
 	return s.db.clearFailures(ctx, keys[0].key)
+}
+
+// failed counts a failed attempt against keys and returns refusal, or the
+// error of counting it: a failure that cannot be counted must not be
+// answered as an ordinary refusal, or the throttle would silently stop.
+func (s *UserService) failed(ctx context.Context, keys []throttleKey, refusal error) error {
+	if err := s.db.recordFailure(ctx, keys, s.Throttle.Window); err != nil {
+		return err
+	}
+	return refusal
 }

@@ -2,16 +2,9 @@ package api
 
 import (
 	"context"
-	_ "embed"
 	"net/http"
 	"time"
 )
-
-//go:embed openapi.json
-var openAPIDocument []byte
-
-// OpenAPIDocument returns the OpenAPI 3.1 document of the API.
-func OpenAPIDocument() []byte { return openAPIDocument }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) error {
 	return ok(w, "OK", map[string]string{"status": "ok", "version": s.Version})

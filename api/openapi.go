@@ -1,0 +1,99 @@
+package api
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"sort"
+)
+
+// The OpenAPI document is kept in pieces, one per resource, so each
+// resource's paths and schemas sit in one file: openapi/openapi.json holds
+// the info, the tags and the shared components; every other
+// openapi/*.json holds "tags", "paths" and "components" that are merged
+// into it. A path or component defined twice is an error.
+//
+//go:embed openapi/*.json
+var openAPIFiles embed.FS
+
+var openAPIDocument = mustBuildOpenAPI()
+
+// OpenAPIDocument returns the OpenAPI 3.1 document of the API.
+func OpenAPIDocument() []byte { return openAPIDocument }
+
+func mustBuildOpenAPI() []byte {
+	b, err := buildOpenAPI(openAPIFiles)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func buildOpenAPI(files fs.FS) ([]byte, error) {
+	var doc map[string]any
+	if err := readJSON(files, "openapi/openapi.json", &doc); err != nil {
+		return nil, err
+	}
+	names, err := fs.Glob(files, "openapi/*.json")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if name == "openapi/openapi.json" {
+			continue
+		}
+		var frag struct {
+			Tags       []any                     `json:"tags"`
+			Paths      map[string]any            `json:"paths"`
+			Components map[string]map[string]any `json:"components"`
+		}
+		if err := readJSON(files, name, &frag); err != nil {
+			return nil, err
+		}
+		doc["tags"] = append(doc["tags"].([]any), frag.Tags...)
+		if err := mergeInto(doc["paths"].(map[string]any), frag.Paths, name, "path"); err != nil {
+			return nil, err
+		}
+		components := doc["components"].(map[string]any)
+		for kind, defs := range frag.Components {
+			if components[kind] == nil {
+				components[kind] = map[string]any{}
+			}
+			if err := mergeInto(components[kind].(map[string]any), defs, name, kind); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func readJSON(files fs.FS, name string, v any) error {
+	b, err := fs.ReadFile(files, name)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+func mergeInto(dst, src map[string]any, file, what string) error {
+	for k, v := range src {
+		if _, dup := dst[k]; dup {
+			return fmt.Errorf("%s: %s %q is defined twice", file, what, k)
+		}
+		dst[k] = v
+	}
+	return nil
+}

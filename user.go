@@ -49,7 +49,7 @@ func (u *UserCreate) Validate() error {
 	v.Required(u.Password, "password")
 	if u.Password != "" {
 		if err := CheckPassword(u.Password); err != nil {
-			v.Check(false, "password", err.Error())
+			v.Check(false, "password", ErrorMessage(err))
 		}
 	}
 	if u.Role == "" {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	netmail "net/mail"
 	"net/smtp"
 	"net/url"
 	"strings"
@@ -23,7 +24,8 @@ import (
 // user and password as PLAIN credentials. net/smtp refuses to send those
 // credentials over an unencrypted connection to anything but localhost.
 type SMTP struct {
-	url  *url.URL
+	url *url.URL
+	// From is the sender, "plaza@example.com" or "Plaza <plaza@example.com>".
 	From string
 	// TLSConfig is used for smtps:// and STARTTLS; nil means the defaults.
 	TLSConfig *tls.Config
@@ -44,6 +46,12 @@ func NewSMTP(rawURL, from string) (*SMTP, error) {
 	}
 	if from == "" {
 		from = "plaza@" + u.Hostname()
+		if strings.Contains(u.Hostname(), ":") { // an IPv6 address
+			from = "plaza@[" + u.Hostname() + "]"
+		}
+	}
+	if _, err := netmail.ParseAddress(from); err != nil {
+		return nil, fmt.Errorf("smtp from %q: %w", from, err)
 	}
 	return &SMTP{url: u, From: from}, nil
 }
@@ -68,6 +76,11 @@ func (m *SMTP) send(ctx context.Context, to, subject, body string) error {
 	if strings.ContainsAny(to, "\r\n") {
 		return fmt.Errorf("smtp: bad recipient")
 	}
+	// The envelope takes the bare address; the header may carry a name.
+	from, err := netmail.ParseAddress(m.From)
+	if err != nil {
+		return fmt.Errorf("smtp from %q: %w", m.From, err)
+	}
 	host := m.url.Hostname()
 	port := m.url.Port()
 	if port == "" {
@@ -79,9 +92,8 @@ func (m *SMTP) send(ctx context.Context, to, subject, body string) error {
 	}
 	dialer := &net.Dialer{Timeout: 30 * time.Second}
 	var conn net.Conn
-	var err error
 	if m.url.Scheme == "smtps" {
-		conn, err = tls.DialWithDialer(dialer, "tcp", net.JoinHostPort(host, port), tlsConfig)
+		conn, err = (&tls.Dialer{NetDialer: dialer, Config: tlsConfig}).DialContext(ctx, "tcp", net.JoinHostPort(host, port))
 	} else {
 		conn, err = dialer.DialContext(ctx, "tcp", net.JoinHostPort(host, port))
 	}
@@ -108,7 +120,7 @@ func (m *SMTP) send(ctx context.Context, to, subject, body string) error {
 			return fmt.Errorf("smtp auth: %w", err)
 		}
 	}
-	if err := c.Mail(m.From); err != nil {
+	if err := c.Mail(from.Address); err != nil {
 		return fmt.Errorf("smtp mail from: %w", err)
 	}
 	if err := c.Rcpt(to); err != nil {
@@ -118,7 +130,11 @@ func (m *SMTP) send(ctx context.Context, to, subject, body string) error {
 	if err != nil {
 		return fmt.Errorf("smtp data: %w", err)
 	}
-	msg := "From: " + m.From + "\r\nTo: " + to + "\r\nSubject: " + subject +
+	fromHeader := from.Address
+	if from.Name != "" {
+		fromHeader = from.String() // quoted, or RFC 2047 encoded
+	}
+	msg := "From: " + fromHeader + "\r\nTo: " + to + "\r\nSubject: " + subject +
 		"\r\nDate: " + time.Now().UTC().Format(time.RFC1123Z) +
 		"\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body
 	if _, err := wc.Write([]byte(msg)); err != nil {

@@ -96,11 +96,14 @@ func env(getenv func(string) string, name string) (string, error) {
 	return "", nil
 }
 
-// flags is a command's flag set whose defaults come from the environment.
+// flags is a command's flag set whose flags fall back on PLAZA_*
+// variables. The variables are read after parsing, for the flags not given,
+// so --help shows the built-in defaults and never a secret from the
+// environment.
 type flags struct {
 	*flag.FlagSet
 	getenv func(string) string
-	err    error
+	envs   [][2]string // flag name, variable name
 }
 
 func newFlags(name string, getenv func(string) string, stderr io.Writer) *flags {
@@ -109,29 +112,24 @@ func newFlags(name string, getenv func(string) string, stderr io.Writer) *flags 
 	return &flags{FlagSet: fs, getenv: getenv}
 }
 
+func (f *flags) fromEnv(name, envName, help string) string {
+	f.envs = append(f.envs, [2]string{name, envName})
+	return help + " (env " + envName + ")"
+}
+
 func (f *flags) string(name, envName, def, help string) *string {
-	v, err := env(f.getenv, envName)
-	if err != nil {
-		f.err = errors.Join(f.err, err)
-	}
-	if v == "" {
-		v = def
-	}
-	if envName != "" {
-		help += " (env " + envName + ")"
-	}
-	return f.String(name, v, help)
+	return f.String(name, def, f.fromEnv(name, envName, help))
 }
 
 func (f *flags) bool(name, envName string, help string) *bool {
-	v := f.getenv(envName)
-	return f.Bool(name, v == "1" || strings.EqualFold(v, "true"), help+" (env "+envName+")")
+	return f.Bool(name, false, f.fromEnv(name, envName, help))
+}
+
+func (f *flags) duration(name, envName string, def time.Duration, help string) *time.Duration {
+	return f.Duration(name, def, f.fromEnv(name, envName, help))
 }
 
 func (f *flags) parse(args []string) error {
-	if f.err != nil {
-		return f.err
-	}
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -140,6 +138,23 @@ func (f *flags) parse(args []string) error {
 	}
 	if f.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", f.Arg(0))
+	}
+	given := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	for _, e := range f.envs {
+		if given[e[0]] {
+			continue
+		}
+		v, err := env(f.getenv, e[1])
+		if err != nil {
+			return err
+		}
+		if v == "" {
+			continue
+		}
+		if err := f.Set(e[0], v); err != nil { // only bools and durations can fail, never secrets
+			return fmt.Errorf("%s: invalid value %q for --%s", e[1], v, e[0])
+		}
 	}
 	return nil
 }
@@ -202,7 +217,9 @@ func runBootstrap(ctx context.Context, args []string, getenv func(string) string
 	}
 	defer db.Close()
 	b, err := db.Bootstrap(ctx, *workspace, plaza.UserCreate{Email: *email, Password: *password, Name: *name, LastName: *lastName})
-	if err != nil {
+	if plaza.ErrorCode(err) == plaza.EINTERNAL {
+		return fmt.Errorf("bootstrap: %w", err) // the operator needs the cause
+	} else if err != nil {
 		return fmt.Errorf("bootstrap: %s", plaza.ErrorMessage(err))
 	}
 	return json.NewEncoder(stdout).Encode(b)
@@ -226,7 +243,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	smtpURL := f.string("smtp-url", "PLAZA_SMTP_URL", "", "SMTP server for e-mails, smtp://user:pass@host:587 or smtps://...; when absent, reset codes are logged")
 	smtpFrom := f.string("smtp-from", "PLAZA_SMTP_FROM", "", "From address of e-mails")
 	logLevel := f.string("log-level", "PLAZA_LOG_LEVEL", "info", "log level: debug, info, warn, error")
-	shutdown := f.Duration("shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish on SIGTERM")
+	shutdown := f.duration("shutdown-timeout", "PLAZA_SHUTDOWN_TIMEOUT", 30*time.Second, "how long to let in-flight requests finish on SIGTERM")
 	if err := f.parse(args); err != nil || helpAsked(args) {
 		return err
 	}
@@ -237,13 +254,25 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	// Settings are checked before the database is touched.
+	key := *secretKey
+	if key != "" && len(key) < plaza.MinSecretKeyLength {
+		return fmt.Errorf("--secret-key must be at least %d characters long", plaza.MinSecretKeyLength)
+	}
+	var mailer plaza.Mailer = mail.Log{Logger: logger}
+	if *smtpURL != "" {
+		var err error
+		if mailer, err = mail.NewSMTP(*smtpURL, *smtpFrom); err != nil {
+			return err
+		}
+	}
+
 	db, err := openDB(ctx, *dsn)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 
-	key := *secretKey
 	if key == "" {
 		var generated bool
 		if key, generated, err = db.SecretKey(ctx); err != nil {
@@ -251,15 +280,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		if generated {
 			logger.Warn("no --secret-key given: generated one and stored it in the database; set PLAZA_SECRET_KEY to manage it yourself")
-		}
-	} else if len(key) < plaza.MinSecretKeyLength {
-		return fmt.Errorf("--secret-key must be at least %d characters long", plaza.MinSecretKeyLength)
-	}
-
-	var mailer plaza.Mailer = mail.Log{Logger: logger}
-	if *smtpURL != "" {
-		if mailer, err = mail.NewSMTP(*smtpURL, *smtpFrom); err != nil {
-			return err
 		}
 	}
 	async := &mail.Async{Mailer: mailer, Logger: logger}
@@ -299,6 +319,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	sctx, cancel := context.WithTimeout(context.Background(), *shutdown)
 	defer cancel()
 	if err := httpServer.Shutdown(sctx); err != nil {
+		// Cut the requests still running before the database closes.
+		httpServer.Close()
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	logger.Info("stopped")

@@ -34,6 +34,28 @@ type Principal struct {
 	APIKeyID string
 }
 
+// Actor is who did something, as histories and activities record it.
+type Actor struct {
+	Type string `json:"type"` // "user", "api_key" or "agent"
+	ID   string `json:"id"`
+}
+
+// Actor types.
+const (
+	ActorUser   = "user"
+	ActorAPIKey = "api_key"
+	ActorAgent  = "agent"
+)
+
+// Actor returns who the principal acts as: the API key when it used one
+// (the key's owner is UserID), else the user.
+func (p *Principal) Actor() Actor {
+	if p.APIKeyID != "" {
+		return Actor{Type: ActorAPIKey, ID: p.APIKeyID}
+	}
+	return Actor{Type: ActorUser, ID: p.UserID}
+}
+
 type principalKey struct{}
 
 // NewContextWithPrincipal returns ctx carrying p.
@@ -55,6 +77,18 @@ func RequireManager(ctx context.Context) (*Principal, error) {
 	}
 	if !p.Role.CanManageUsers() {
 		return nil, Errorf(EFORBIDDEN, "Only a workspace owner or admin may do this.")
+	}
+	return p, nil
+}
+
+// RequireWorkspace returns the caller, who must act in a workspace.
+func RequireWorkspace(ctx context.Context) (*Principal, error) {
+	p, err := RequirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.WorkspaceID == "" {
+		return nil, Invalid(FieldError{Field: "x-workspace-id", Message: "The x-workspace-id header is required."})
 	}
 	return p, nil
 }

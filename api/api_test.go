@@ -4,14 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/plaza-crm/plaza"
 	"github.com/plaza-crm/plaza/api"
@@ -232,4 +239,51 @@ func (r *response) want(t *testing.T, status int, errorCode string) *response {
 		t.Fatalf("got %d %q, want %d %q\n%s", r.Status, r.errorCode(), status, errorCode, r.Body)
 	}
 	return r
+}
+
+var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+var (
+	goldenID   = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	goldenTime = regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z`)
+	goldenCode = regexp.MustCompile(`"(plz_[A-Za-z0-9_-]{20,}|eyJ[A-Za-z0-9_.-]+)"`)
+)
+
+// assertGolden compares a JSON body with testdata/golden/NAME.json, after
+// replacing what changes from run to run: ids become <id-1>, <id-2>... in
+// order of first appearance, .NET timestamps <time>, secrets <secret>.
+// The same file serves both databases. go test -update rewrites it.
+func assertGolden(t *testing.T, name string, body []byte) {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("golden %s: %v\n%s", name, err, body)
+	}
+	pretty, _ := json.MarshalIndent(v, "", "  ")
+	ids := map[string]string{}
+	got := goldenID.ReplaceAllStringFunc(string(pretty), func(id string) string {
+		if _, ok := ids[id]; !ok {
+			ids[id] = fmt.Sprintf("<id-%d>", len(ids)+1)
+		}
+		return ids[id]
+	})
+	got = goldenTime.ReplaceAllString(got, "<time>")
+	got = goldenCode.ReplaceAllString(got, `"<secret>"`) + "\n"
+	file := filepath.Join("testdata", "golden", name+".json")
+	if *updateGolden {
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("golden %s: %v (run go test -update to create it)", name, err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("golden %s (-want +got):\n%s", name, diff)
+	}
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/plaza-crm/plaza"
 )
 
-// PageSize is how many records a list page holds, as in Plazbot.
-const PageSize = 20
+// PageSize is how many records a list page holds.
+const PageSize = plaza.PageSize
 
 // pageCodec makes continuation tokens: opaque, tamper-proof keyset cursors.
 // A token carries the list it belongs to, the workspace and the key of the

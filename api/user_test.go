@@ -127,6 +127,7 @@ func TestLogin(t *testing.T) {
 		ts.bootstrap("Beta", "bob@beta.test")
 
 		r := ts.do(req{Method: "POST", Path: "/api/user/login", Body: map[string]any{"Email": "ANA@acme.test", "Password": a.Password}}).want(t, http.StatusOK, "")
+		assertGolden(t, "user_login", r.Body)
 		var l struct {
 			Token string
 			User  struct {

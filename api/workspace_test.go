@@ -30,6 +30,7 @@ func TestWorkspaceGet(t *testing.T) {
 			Integrations          []any
 		}
 		r := ts.do(req{Method: "GET", Path: "/api/workspace/" + a.WorkspaceID, Token: a.APIKey}).want(t, http.StatusOK, "")
+		assertGolden(t, "workspace_get", r.Body)
 		r.into(t, &ws)
 		if ws.ID != a.WorkspaceID || ws.UserID != a.UserID || ws.Name != "Acme" || ws.Status != 1 || ws.DeletionDate != nil {
 			t.Fatalf("workspace = %+v", ws)

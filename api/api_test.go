@@ -92,6 +92,7 @@ func newTestServer(t *testing.T, dsn string) *testServer {
 	srv.Users = ts.Users
 	srv.Workspaces = sqldb.NewWorkspaceService(db)
 	srv.Auth = auth
+	srv.Idempotency = sqldb.NewIdempotencyStore(db)
 	srv.Ready = db.Ping
 	srv.Logger = slog.New(slog.NewJSONHandler(ts.Logs, nil))
 	srv.Version = "test"

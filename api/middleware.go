@@ -124,6 +124,12 @@ func (s *Server) endpoint(mode authMode, h handlerFunc) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
+		if key := r.Header.Get(IdempotencyKeyHeader); key != "" && r.Method == http.MethodPost && s.Idempotency != nil {
+			if p := plaza.PrincipalFromContext(r.Context()); p != nil && p.WorkspaceID != "" {
+				s.idempotent(w, r, p, key, h)
+				return
+			}
+		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}

@@ -67,6 +67,7 @@ func buildOpenAPI(files fs.FS) ([]byte, error) {
 			}
 		}
 	}
+	addIdempotency(doc)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -96,4 +97,39 @@ func mergeInto(dst, src map[string]any, file, what string) error {
 		dst[k] = v
 	}
 	return nil
+}
+
+// addIdempotency documents the Idempotency-Key middleware on every POST
+// that needs credentials, the way the middleware applies it: the header,
+// the 422 of a reused key, the 409 of a key still running, and the
+// Idempotent-Replayed header on every response.
+func addIdempotency(doc map[string]any) {
+	for _, item := range doc["paths"].(map[string]any) {
+		op, ok := item.(map[string]any)["post"].(map[string]any)
+		if !ok {
+			continue
+		}
+		if sec, ok := op["security"].([]any); !ok || len(sec) == 0 {
+			continue
+		}
+		params, _ := op["parameters"].([]any)
+		op["parameters"] = append(params, map[string]any{"$ref": "#/components/parameters/IdempotencyKey"})
+		responses := op["responses"].(map[string]any)
+		responses["422"] = map[string]any{"$ref": "#/components/responses/Unprocessable"}
+		if _, ok := responses["409"]; !ok {
+			responses["409"] = map[string]any{"$ref": "#/components/responses/Conflict"}
+		}
+		for _, resp := range responses {
+			resp := resp.(map[string]any)
+			if _, isRef := resp["$ref"]; isRef {
+				continue
+			}
+			headers, _ := resp["headers"].(map[string]any)
+			if headers == nil {
+				headers = map[string]any{}
+				resp["headers"] = headers
+			}
+			headers["Idempotent-Replayed"] = map[string]any{"$ref": "#/components/headers/IdempotentReplayed"}
+		}
+	}
 }

@@ -19,6 +19,8 @@ type Server struct {
 	Users      plaza.UserService
 	Workspaces plaza.WorkspaceService
 	Auth       plaza.AuthService
+	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
+	Idempotency plaza.IdempotencyStore
 	// Ready reports whether the database answers, for /readyz.
 	Ready func(context.Context) error
 

@@ -290,6 +290,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv.Users = sqldb.NewUserService(db, auth, async)
 	srv.Workspaces = sqldb.NewWorkspaceService(db)
 	srv.Auth = auth
+	srv.Idempotency = sqldb.NewIdempotencyStore(db)
 	srv.Ready = db.Ping
 	srv.Logger = logger
 	srv.AllowSignup = *allowSignup

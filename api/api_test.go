@@ -91,7 +91,13 @@ func newTestServer(t *testing.T, dsn string) *testServer {
 	srv := api.NewServer(testSecret)
 	srv.Users = ts.Users
 	srv.Workspaces = sqldb.NewWorkspaceService(db)
+	srv.Opportunities = sqldb.NewOpportunityService(db)
+	srv.Pipelines = sqldb.NewPipelineService(db)
+	srv.History = sqldb.NewHistoryService(db)
+	srv.Contacts = sqldb.NewContactService(db)
 	srv.Auth = auth
+	srv.Tasks = sqldb.NewTaskService(db)
+	srv.Masters = sqldb.NewMasterService(db)
 	srv.Idempotency = sqldb.NewIdempotencyStore(db)
 	srv.Ready = db.Ping
 	srv.Logger = slog.New(slog.NewJSONHandler(ts.Logs, nil))

@@ -63,3 +63,6 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	errorCode := m.code
 	writeJSON(w, m.status, envelope{Success: false, Code: m.status, ErrorCode: &errorCode, Message: plaza.ErrorMessage(err), Data: data})
 }
+
+// errNotImplemented answers routes whose handler is being written.
+var errNotImplemented = plaza.Errorf(plaza.EINTERNAL, "Not implemented yet.")

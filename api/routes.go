@@ -27,6 +27,56 @@ func (s *Server) routeTable() []route {
 		{"GET /api/workspace/{workspaceId}", authRequired, s.handleWorkspaceGet},
 		{"GET /api/workspace/usersByWorkspaceId/{workspaceId}", authRequired, s.handleWorkspaceUsers},
 
+		// Contacts (Plazbot §3.2–§3.8, §4 delete-batch).
+		{"GET /api/contact", authRequired, s.handleContactList},
+		{"POST /api/contact", authRequired, s.handleContactCreate},
+		{"PUT /api/contact", authRequired, s.handleContactUpdate},
+		{"GET /api/contact/{contactId}", authRequired, s.handleContactGet},
+		{"GET /api/contact/searchByEmail", authRequired, s.handleContactByEmail},
+		{"GET /api/contact/searchByCellphone", authRequired, s.handleContactByPhone},
+		{"POST /api/contact/{contactId}/activities", authRequired, s.handleContactActivityCreate},
+		{"GET /api/contact/{contactId}/activities", authRequired, s.handleContactActivityList},
+		{"GET /api/contact/{contactId}/history", authRequired, s.handleContactHistory},
+		{"POST /api/contact/delete-batch", authRequired, s.handleContactDeleteBatch},
+
+		// Opportunities (Plazbot §3.12–§3.16).
+		{"GET /api/opportunity", authRequired, s.handleOpportunityList},
+		{"POST /api/opportunity", authRequired, s.handleOpportunityCreate},
+		{"PUT /api/opportunity", authRequired, s.handleOpportunityUpdate},
+		{"GET /api/opportunity/{opportunityId}", authRequired, s.handleOpportunityGet},
+		{"DELETE /api/opportunity/{opportunityId}", authRequired, s.handleOpportunityDelete},
+		{"DELETE /api/opportunity", authRequired, s.handleOpportunityDelete},
+		{"POST /api/opportunity/{opportunityId}/agent/activities", authRequired, s.handleOpportunityActivityCreate},
+		{"GET /api/opportunity/{opportunityId}/agent/activities", authRequired, s.handleOpportunityActivityList},
+		{"POST /api/opportunity/{opportunityId}/winLoss", authRequired, s.handleOpportunityWinLoss},
+		{"GET /api/opportunity/{opportunityId}/history", authRequired, s.handleOpportunityHistory},
+
+		// Pipelines and their stages (Plaza's extension).
+		{"GET /api/pipeline", authRequired, s.handlePipelineList},
+		{"POST /api/pipeline/{pipelineId}/stages", authRequired, s.handleStageCreate},
+		{"PUT /api/pipeline/{pipelineId}/stages", authRequired, s.handleStageReorder},
+		{"PUT /api/pipeline/{pipelineId}/stages/{stageId}", authRequired, s.handleStageUpdate},
+		{"DELETE /api/pipeline/{pipelineId}/stages/{stageId}", authRequired, s.handleStageDelete},
+
+		// Tasks (Plazbot §3.17–§3.19).
+		{"GET /api/task", authRequired, s.handleTaskList},
+		{"POST /api/task", authRequired, s.handleTaskCreate},
+		{"PUT /api/task", authRequired, s.handleTaskUpdate},
+		{"GET /api/task/{taskId}", authRequired, s.handleTaskGet},
+		{"PUT /api/task/{taskId}", authRequired, s.handleTaskUpdate},
+		{"DELETE /api/task/{taskId}", authRequired, s.handleTaskDelete},
+		{"DELETE /api/task", authRequired, s.handleTaskDelete},
+
+		// Tags and segmentations (Plaza's extension).
+		{"GET /api/tag", authRequired, s.handleTagList},
+		{"POST /api/tag", authRequired, s.handleTagCreate},
+		{"PUT /api/tag/{tagId}", authRequired, s.handleTagUpdate},
+		{"DELETE /api/tag/{tagId}", authRequired, s.handleTagDelete},
+		{"GET /api/segmentation", authRequired, s.handleSegmentationList},
+		{"POST /api/segmentation", authRequired, s.handleSegmentationCreate},
+		{"PUT /api/segmentation/{segmentationId}", authRequired, s.handleSegmentationUpdate},
+		{"DELETE /api/segmentation/{segmentationId}", authRequired, s.handleSegmentationDelete},
+
 		// API keys (Plaza's extension).
 		// The workspace is the request's (x-workspace-id or the key's own).
 		{"POST /api/apikey", authRequired, s.handleAPIKeyCreate},

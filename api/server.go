@@ -18,7 +18,16 @@ import (
 type Server struct {
 	Users      plaza.UserService
 	Workspaces plaza.WorkspaceService
+	Contacts   plaza.ContactService
 	Auth       plaza.AuthService
+	Tasks      plaza.TaskService
+	Masters    plaza.MasterService
+
+	// Opportunities, pipelines and stage histories.
+	Opportunities plaza.OpportunityService
+	Pipelines     plaza.PipelineService
+	History       plaza.HistoryService
+
 	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
 	Idempotency plaza.IdempotencyStore
 	// Ready reports whether the database answers, for /readyz.

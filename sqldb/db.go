@@ -24,7 +24,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Dialect is the SQL dialect of a DB.
@@ -70,14 +71,15 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		}
 		db.Dialect = SQLite
 		pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite"
-		w, err := sql.Open("sqlite", "file:"+file+"?_pragma=journal_mode(WAL)&"+pragmas+"&_txlock=immediate")
+		w, err := sql.Open("sqlite", "file:"+file+"?"+pragmas+"&_txlock=immediate")
 		if err != nil {
 			return nil, err
 		}
 		w.SetMaxOpenConns(1)
 		w.SetConnMaxIdleTime(0)
-		// The writer sets WAL before any reader opens the file.
-		if err := w.PingContext(ctx); err != nil {
+		// The writer sets WAL (it persists in the file) before any reader
+		// opens it.
+		if err := setWAL(ctx, w); err != nil {
 			w.Close()
 			return nil, fmt.Errorf("open %s: %w", file, err)
 		}
@@ -105,6 +107,33 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("unsupported database URL %q: want sqlite:FILE or postgres://...", redactURL(dsn))
 	}
 	return db, nil
+}
+
+// setWAL switches the file to WAL. Switching needs the file to itself, and
+// SQLite answers SQLITE_BUSY at once, without its busy timeout, while
+// another process is opening the same new file, so it is retried for a
+// while.
+func setWAL(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var mode string
+		err := db.QueryRowContext(ctx, `PRAGMA journal_mode=WAL`).Scan(&mode)
+		if err == nil {
+			if !strings.EqualFold(mode, "wal") {
+				return fmt.Errorf("journal_mode is %s, not wal", mode)
+			}
+			return nil
+		}
+		var se *sqlite.Error
+		if !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // redactURL hides a password in a database URL, for messages and logs.
@@ -165,6 +194,9 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		}
 		if err != nil {
 			tx.Rollback()
+			if normalize(err) == errForeignKey {
+				err = errForeignKey
+			}
 			return
 		}
 		if cerr := tx.Commit(); cerr != nil {

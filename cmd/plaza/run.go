@@ -289,7 +289,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv := api.NewServer(key)
 	srv.Users = sqldb.NewUserService(db, auth, async)
 	srv.Workspaces = sqldb.NewWorkspaceService(db)
+	srv.Opportunities = sqldb.NewOpportunityService(db)
+	srv.Pipelines = sqldb.NewPipelineService(db)
+	srv.History = sqldb.NewHistoryService(db)
+	srv.Contacts = sqldb.NewContactService(db)
 	srv.Auth = auth
+	srv.Tasks = sqldb.NewTaskService(db)
+	srv.Masters = sqldb.NewMasterService(db)
 	srv.Idempotency = sqldb.NewIdempotencyStore(db)
 	srv.Ready = db.Ping
 	srv.Logger = logger

@@ -1,0 +1,346 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/plaza-crm/plaza"
+	"github.com/plaza-crm/plaza/phone"
+)
+
+// ContactService implements plaza.ContactService.
+//
+// A contact's phone is stored three ways: phone (E.164), wa_id (digits,
+// rendered as platformSenderPhone) and phone_key (package phone's Key, the
+// same for every variant of one number). The unique indexes contacts_phone
+// and contacts_email, over live contacts of a workspace, are the final
+// guard against duplicates: the checks before an insert give the existing
+// id in the ordinary case, and a unique violation from a concurrent insert
+// is turned into the same ECONFLICT by re-reading the id.
+type ContactService struct{ db *DB }
+
+// NewContactService returns the contact service of db.
+func NewContactService(db *DB) *ContactService { return &ContactService{db: db} }
+
+var _ plaza.ContactService = (*ContactService)(nil)
+
+// contactColumns are what scanContact reads, from contacts c LEFT JOIN
+// users u (the assigned agent).
+const contactColumns = `c.id, c.creation_date, c.assigned_agent_id, u.name, u.last_name, c.segmentation_id,
+	c.last_message, c.last_message_date, c.platform_sender_id, c.platform_sender_name, c.wa_id, c.email,
+	c.is_read, c.is_bot_enabled, c.is_manually_added, c.avatar_color, c.order_in_cards, c.order_in_cards_updated,
+	c.custom_fields, c.variables, c.is_solved, c.solved_by_agent_id, c.solved_date, c.workspace_id,
+	c.internal_whatsapp_number, c.name, c.lastname, c.platform_id, c.stage_id, c.blocked, c.updated_date`
+
+const contactFrom = ` FROM contacts c LEFT JOIN users u ON u.id = c.assigned_agent_id`
+
+// contactQuerier is what contact reads run on: the read pool or a Tx.
+type contactQuerier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func scanContact(row scanner) (*plaza.Contact, error) {
+	var c plaza.Contact
+	var agentName, agentLastName sql.NullString
+	var created, orderUpdated, updated sqlTime
+	var lastMessageDate, solvedDate sqlNullTime
+	var customFields, variables string
+	err := row.Scan(&c.ID, &created, &c.AssignedAgentID, &agentName, &agentLastName, &c.SegmentationID,
+		&c.LastMessage, &lastMessageDate, &c.PlatformSenderID, &c.PlatformSenderName, &c.PlatformSenderPhone, &c.Email,
+		&c.IsRead, &c.IsBotEnabled, &c.IsManuallyAdded, &c.AvatarColor, &c.OrderInCards, &orderUpdated,
+		&customFields, &variables, &c.IsSolved, &c.SolvedByAgentID, &solvedDate, &c.WorkspaceID,
+		&c.InternalWhatsappNumber, &c.Name, &c.Lastname, &c.PlatformID, &c.StageID, &c.Blocked, &updated)
+	if err != nil {
+		return nil, err
+	}
+	c.CreationDate, c.OrderInCardsLastUpdated, c.UpdatedDate = created.plaza(), orderUpdated.plaza(), updated.plaza()
+	c.LastMessageDate, c.SolvedDate = lastMessageDate.plaza(), solvedDate.plaza()
+	if agentName.Valid {
+		name := strings.TrimSpace(agentName.String + " " + agentLastName.String)
+		c.AssignedAgentName = &name
+	}
+	c.PlatformSenderEmail = c.Email
+	c.Tags, c.Files, c.CustomFields, c.Variables = []plaza.ContactTag{}, []any{}, []plaza.CustomField{}, []any{}
+	if err := json.Unmarshal([]byte(customFields), &c.CustomFields); err != nil {
+		return nil, fmt.Errorf("contact %s: custom_fields: %w", c.ID, err)
+	}
+	if err := json.Unmarshal([]byte(variables), &c.Variables); err != nil {
+		return nil, fmt.Errorf("contact %s: variables: %w", c.ID, err)
+	}
+	if c.CustomFields == nil {
+		c.CustomFields = []plaza.CustomField{}
+	}
+	if c.Variables == nil {
+		c.Variables = []any{}
+	}
+	return &c, nil
+}
+
+// queryContacts runs a SELECT of contactColumns with the given tail
+// (WHERE ..., ORDER BY ...) and fills in the contacts' tags.
+func queryContacts(ctx context.Context, q contactQuerier, workspaceID, tail string, args ...any) ([]plaza.Contact, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+contactColumns+contactFrom+` `+tail, args...)
+	if err != nil {
+		return nil, err
+	}
+	contacts := []plaza.Contact{}
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		contacts = append(contacts, *c)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, err
+	}
+	if err := loadContactTags(ctx, q, workspaceID, contacts); err != nil {
+		return nil, err
+	}
+	return contacts, nil
+}
+
+// loadContactTags fills in the tags of contacts, oldest assignment first.
+func loadContactTags(ctx context.Context, q contactQuerier, workspaceID string, contacts []plaza.Contact) error {
+	if len(contacts) == 0 {
+		return nil
+	}
+	args := []any{workspaceID}
+	index := map[string]int{}
+	for i, c := range contacts {
+		args = append(args, c.ID)
+		index[c.ID] = i
+	}
+	rows, err := q.QueryContext(ctx, `SELECT ct.contact_id, t.id, t.name, t.color, ct.assignment_date
+		FROM contact_tags ct JOIN tags t ON t.workspace_id = ct.workspace_id AND t.id = ct.tag_id
+		WHERE ct.workspace_id = $1 AND ct.contact_id IN (`+contactParams(2, len(contacts))+`)
+		ORDER BY ct.assignment_date, t.name, t.id`, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var contactID string
+		var t plaza.ContactTag
+		var assigned sqlTime
+		if err := rows.Scan(&contactID, &t.ID, &t.Name, &t.Color, &assigned); err != nil {
+			rows.Close()
+			return err
+		}
+		t.AssignmentDate = assigned.plaza()
+		c := &contacts[index[contactID]]
+		c.Tags = append(c.Tags, t)
+	}
+	return closeRows(rows)
+}
+
+// contactParams returns "$first, ..., $(first+n-1)".
+func contactParams(first, n int) string {
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = fmt.Sprintf("$%d", first+i)
+	}
+	return strings.Join(ps, ", ")
+}
+
+var errContactNotFound = plaza.Errorf(plaza.ENOTFOUND, "Contact not found.")
+
+// findContact returns the one live contact of the workspace matching cond
+// (on contacts c, with parameters from $2), or errContactNotFound.
+func findContact(ctx context.Context, q contactQuerier, workspaceID, cond string, args ...any) (*plaza.Contact, error) {
+	cs, err := queryContacts(ctx, q, workspaceID, `WHERE c.workspace_id = $1 AND c.deletion_date IS NULL AND `+cond+
+		` ORDER BY c.id LIMIT 1`, append([]any{workspaceID}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 {
+		return nil, errContactNotFound
+	}
+	return &cs[0], nil
+}
+
+// FindContactByID returns a live contact of the caller's workspace.
+func (s *ContactService) FindContactByID(ctx context.Context, id string) (*plaza.Contact, error) {
+	p, err := plaza.RequireWorkspace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return findContact(ctx, s.db.read, p.WorkspaceID, `c.id = $2`, id)
+}
+
+// FindContactByEmail returns the live contact with the e-mail, in any case.
+func (s *ContactService) FindContactByEmail(ctx context.Context, email string) (*plaza.Contact, error) {
+	p, err := plaza.RequireWorkspace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	email = plaza.NormalizeEmail(email)
+	if email == "" {
+		return nil, plaza.Invalid(plaza.FieldError{Field: "email", Message: "email is required."})
+	}
+	return findContact(ctx, s.db.read, p.WorkspaceID, `c.email_normalized = $2`, email)
+}
+
+// FindContactByPhone returns the live contact with any variant of number.
+func (s *ContactService) FindContactByPhone(ctx context.Context, number string) (*plaza.Contact, error) {
+	p, err := plaza.RequireWorkspace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := phone.Normalize(number)
+	if err != nil {
+		return nil, plaza.Invalid(plaza.FieldError{Field: "cellphone", Message: fmt.Sprintf("cellphone is not a valid phone number: %s.", err)})
+	}
+	return findContact(ctx, s.db.read, p.WorkspaceID, `c.phone_key = $2`, n.Key)
+}
+
+// FindContacts lists the live contacts of the caller's workspace, newest
+// first, filtered.
+func (s *ContactService) FindContacts(ctx context.Context, f plaza.ContactFilter, page plaza.Page) ([]plaza.Contact, bool, error) {
+	p, err := plaza.RequireWorkspace(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	where := []string{`c.workspace_id = $1`, `c.deletion_date IS NULL`}
+	args := []any{p.WorkspaceID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if page.After != "" {
+		where = append(where, `c.id < `+arg(page.After))
+	}
+	if f.StageID != "" {
+		where = append(where, `c.stage_id = `+arg(f.StageID))
+	}
+	if f.AssignedAgentID != "" {
+		where = append(where, `c.assigned_agent_id = `+arg(f.AssignedAgentID))
+	}
+	if f.TagID != "" {
+		where = append(where, `EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.workspace_id = c.workspace_id
+			AND ct.contact_id = c.id AND ct.tag_id = `+arg(f.TagID)+`)`)
+	}
+	if f.UpdatedSince != nil {
+		where = append(where, `c.updated_date >= `+arg(f.UpdatedSince.UTC()))
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		pat := arg(likePattern(q))
+		or := []string{}
+		for _, col := range []string{`LOWER(c.name)`, `LOWER(c.lastname)`, `LOWER(c.name || ' ' || c.lastname)`,
+			`c.email_normalized`, `LOWER(c.platform_sender_name)`} {
+			or = append(or, col+` LIKE `+pat+` ESCAPE '\'`)
+		}
+		if digits, ok := phoneQuery(q); ok {
+			or = append(or, `c.wa_id LIKE `+arg(likePattern(digits))+` ESCAPE '\'`)
+		}
+		where = append(where, `(`+strings.Join(or, ` OR `)+`)`)
+	}
+	tail := `WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY c.id DESC LIMIT ` + arg(page.Size()+1)
+	contacts, err := queryContacts(ctx, s.db.read, p.WorkspaceID, tail, args...)
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(contacts) > page.Size()
+	if more {
+		contacts = contacts[:page.Size()]
+	}
+	return contacts, more, nil
+}
+
+// phoneQuery returns the digits of q when q looks like (part of) a phone
+// number: digits with only phone formatting around them.
+func phoneQuery(q string) (string, bool) {
+	var digits strings.Builder
+	for _, r := range q {
+		switch {
+		case r >= '0' && r <= '9':
+			digits.WriteRune(r)
+		case strings.ContainsRune(" +-.()", r):
+		default:
+			return "", false
+		}
+	}
+	return digits.String(), digits.Len() > 0
+}
+
+// contactConflict is the ECONFLICT of a duplicate, naming the existing
+// contact.
+func contactConflict(existingID, what string) error {
+	return &plaza.Error{Code: plaza.ECONFLICT,
+		Message: fmt.Sprintf("A contact with this %s already exists in the workspace.", what),
+		Data:    map[string]string{"contactId": existingID}}
+}
+
+// findContactDuplicate returns the ECONFLICT for the first live contact of
+// the workspace, other than exceptID, with the phone key or the normalised
+// e-mail; nil when there is none. Empty key or e-mail are not compared.
+func findContactDuplicate(ctx context.Context, q contactQuerier, workspaceID, exceptID, phoneKey, email string) error {
+	for _, c := range []struct{ col, value, what string }{
+		{"phone_key", phoneKey, "phone number"},
+		{"email_normalized", email, "email"},
+	} {
+		if c.value == "" {
+			continue
+		}
+		rows, err := q.QueryContext(ctx, `SELECT id FROM contacts WHERE workspace_id = $1 AND deletion_date IS NULL
+			AND `+c.col+` = $2 AND id <> $3 ORDER BY id LIMIT 1`, workspaceID, c.value, exceptID)
+		if err != nil {
+			return err
+		}
+		var id string
+		if rows.Next() {
+			err = rows.Scan(&id)
+		}
+		if err := errors.Join(err, closeRows(rows)); err != nil {
+			return err
+		}
+		if id != "" {
+			return contactConflict(id, c.what)
+		}
+	}
+	return nil
+}
+
+// raceConflict turns the unique violation of a write that lost a race into
+// the ECONFLICT naming the contact that won it. Its transaction is over
+// (PostgreSQL aborts it), so this reads anew.
+func (s *ContactService) raceConflict(ctx context.Context, workspaceID, exceptID, phoneKey, email string) error {
+	if err := findContactDuplicate(ctx, s.db.read, workspaceID, exceptID, phoneKey, email); err != nil {
+		return err
+	}
+	// The winner was deleted meanwhile; the caller may retry.
+	return plaza.Errorf(plaza.ECONFLICT, "A contact with this phone number or email was being written at the same time; try again.")
+}
+
+// checkContactRefs runs reference checks and joins their EINVALID errors into one
+// that names every bad field; any other error is returned as is.
+func checkContactRefs(checks ...func() error) error {
+	var fields []plaza.FieldError
+	for _, check := range checks {
+		err := check()
+		if err == nil {
+			continue
+		}
+		var e *plaza.Error
+		if !errors.As(err, &e) || e.Code != plaza.EINVALID {
+			return err
+		}
+		fields = append(fields, e.Fields...)
+	}
+	if len(fields) > 0 {
+		return plaza.Invalid(fields...)
+	}
+	return nil
+}
+
+// contactNull is nil (SQL NULL) for "", else s.
+func contactNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,465 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/plaza-crm/plaza"
+)
+
+// TaskService implements plaza.TaskService.
+type TaskService struct{ db *DB }
+
+// NewTaskService returns the task service of db.
+func NewTaskService(db *DB) *TaskService { return &TaskService{db: db} }
+
+var _ plaza.TaskService = (*TaskService)(nil)
+
+// taskQuerier is what reads need, from the read pool or inside a
+// transaction.
+type taskQuerier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// CreateTask validates in, checks every reference it makes and inserts the
+// task with its assignees in one transaction.
+func (s *TaskService) CreateTask(ctx context.Context, in plaza.TaskCreate) (*plaza.Task, error) {
+	p, err := plaza.RequireWorkspace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	if in.WorkspaceID != p.WorkspaceID {
+		return nil, plaza.Errorf(plaza.ENOTFOUND, "Workspace not found.")
+	}
+	ws := p.WorkspaceID
+	var task *plaza.Task
+	err = s.db.inTx(ctx, func(tx *Tx) error {
+		refs := taskRefs{
+			ContactID: in.ContactID, OpportunityID: in.OpportunityID, ProjectStatusID: in.ProjectStatusID,
+			ProjectID: in.ProjectID, Assignees: in.AssignedUserIDs, Assignee: in.AssignedUserID, SetAssignees: true,
+		}
+		if err := tx.checkTaskRefs(ctx, ws, refs); err != nil {
+			return err
+		}
+		state := in.ProjectStatusID
+		if state == nil {
+			def, err := tx.defaultTaskState(ctx, ws)
+			if err != nil {
+				return err
+			}
+			state = &def
+		}
+		id := newID()
+		_, err := tx.ExecContext(ctx, `INSERT INTO tasks (workspace_id, id, name, description, notes, status_id,
+			project_status_id, project_id, contact_id, opportunity_id, expiration_date, order_in_cards_updated,
+			user_creation, creation_date, updated_date)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $12, $12)`,
+			ws, id, in.Name, in.Description, in.Notes, plaza.TaskStatusActive, *state, in.ProjectID,
+			in.ContactID, in.OpportunityID, taskTime(in.ExpirationDate), tx.now, p.UserID)
+		if err != nil {
+			return fmt.Errorf("insert task: %w", err)
+		}
+		if err := tx.setTaskAssignees(ctx, ws, id, in.AssignedUserIDs); err != nil {
+			return err
+		}
+		task, err = findTask(ctx, tx, ws, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return task, nil
+}
+
+// taskRefs are the references a create or update makes; nil pointers are
+// not checked.
+type taskRefs struct {
+	ContactID, OpportunityID, ProjectStatusID, ProjectID *string
+	// Assignees are checked as assignedUserIds, but Assignee, which is
+	// among them, as assignedUserId.
+	Assignees    []string
+	Assignee     *string
+	SetAssignees bool
+}
+
+// checkTaskRefs checks every reference and names every bad one in a
+// single EINVALID.
+func (tx *Tx) checkTaskRefs(ctx context.Context, ws string, r taskRefs) error {
+	var bad []plaza.FieldError
+	collect := func(err error) error {
+		var e *plaza.Error
+		if errors.As(err, &e) && e.Code == plaza.EINVALID {
+			bad = append(bad, e.Fields...)
+			return nil
+		}
+		return err
+	}
+	if r.ContactID != nil {
+		if err := collect(tx.checkContact(ctx, ws, "contactId", *r.ContactID)); err != nil {
+			return err
+		}
+	}
+	if r.OpportunityID != nil {
+		if err := collect(tx.checkOpportunity(ctx, ws, "opportunityId", *r.OpportunityID)); err != nil {
+			return err
+		}
+	}
+	if r.ProjectStatusID != nil {
+		if err := collect(tx.checkTaskState(ctx, ws, "projectStatusId", *r.ProjectStatusID)); err != nil {
+			return err
+		}
+	}
+	if r.ProjectID != nil {
+		if err := collect(tx.checkProject(ctx, ws, "projectId", *r.ProjectID)); err != nil {
+			return err
+		}
+	}
+	if r.SetAssignees {
+		for _, u := range r.Assignees {
+			field := "assignedUserIds"
+			if r.Assignee != nil && *r.Assignee == u {
+				field = "assignedUserId"
+			}
+			if err := collect(tx.checkMember(ctx, ws, field, u)); err != nil {
+				return err
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return plaza.Invalid(bad...)
+	}
+	return nil
+}
+
+// checkTaskState checks that id is a task state of the workspace.
+func (tx *Tx) checkTaskState(ctx context.Context, ws, field, id string) error {
+	ok, err := tx.exists(ctx, `SELECT 1 FROM task_states WHERE workspace_id = $1 AND id = $2`, ws, id)
+	if err == nil && !ok {
+		return invalidRef(field, "Task state", id)
+	}
+	return err
+}
+
+// checkProject checks that id is a project of the workspace.
+func (tx *Tx) checkProject(ctx context.Context, ws, field, id string) error {
+	ok, err := tx.exists(ctx, `SELECT 1 FROM projects WHERE workspace_id = $1 AND id = $2`, ws, id)
+	if err == nil && !ok {
+		return invalidRef(field, "Project", id)
+	}
+	return err
+}
+
+// defaultTaskState returns the state new tasks start in: the workspace's
+// default, else its first.
+func (tx *Tx) defaultTaskState(ctx context.Context, ws string) (string, error) {
+	var id string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM task_states WHERE workspace_id = $1
+		ORDER BY is_default DESC, position, id LIMIT 1`, ws).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", plaza.Invalid(plaza.FieldError{Field: "projectStatusId", Message: "The workspace has no task states: projectStatusId cannot default."})
+	}
+	return id, err
+}
+
+// setTaskAssignees makes users the task's assignees, replacing any.
+func (tx *Tx) setTaskAssignees(ctx context.Context, ws, taskID string, users []string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM task_assignees WHERE workspace_id = $1 AND task_id = $2`, ws, taskID); err != nil {
+		return fmt.Errorf("delete task assignees: %w", err)
+	}
+	for _, u := range users {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO task_assignees (workspace_id, task_id, user_id) VALUES ($1, $2, $3)`,
+			ws, taskID, u); err != nil {
+			return fmt.Errorf("insert task assignee: %w", err)
+		}
+	}
+	return nil
+}
+
+// FindTaskByID returns a live task of the caller's workspace.
+func (s *TaskService) FindTaskByID(ctx context.Context, id string) (*plaza.Task, error) {
+	p, err := plaza.RequireWorkspace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return findTask(ctx, s.db.read, p.WorkspaceID, id)
+}
+
+// taskColumns are the columns scanTask reads, from tasks aliased t.
+const taskColumns = `t.id, t.workspace_id, t.name, t.description, t.notes, t.status_id, t.project_status_id,
+	t.project_id, t.contact_id, t.opportunity_id, t.expiration_date, t.files, t.order_in_cards,
+	t.order_in_cards_updated, t.creation_date, t.updated_date`
+
+func scanTask(row scanner) (*plaza.Task, error) {
+	var t plaza.Task
+	var project sql.NullString
+	var files string
+	var expiration sqlNullTime
+	var orderUpdated, created, updated sqlTime
+	if err := row.Scan(&t.ID, &t.WorkspaceID, &t.Name, &t.Description, &t.Notes, &t.StatusID, &t.ProjectStatusID,
+		&project, &t.ContactID, &t.OpportunityID, &expiration, &files, &t.OrderInCards,
+		&orderUpdated, &created, &updated); err != nil {
+		return nil, err
+	}
+	t.ExpirationDate = expiration.plaza()
+	t.OrderInCardsLastUpdated, t.CreationDate, t.UpdatedDate = orderUpdated.plaza(), created.plaza(), updated.plaza()
+	t.Project, t.SubTask, t.AsignedUsers = []string{}, []string{}, []string{}
+	if project.Valid {
+		t.Project = append(t.Project, project.String)
+	}
+	t.Files = []string{}
+	if err := json.Unmarshal([]byte(files), &t.Files); err != nil {
+		return nil, fmt.Errorf("task %s: files: %w", t.ID, err)
+	}
+	if t.Files == nil {
+		t.Files = []string{}
+	}
+	return &t, nil
+}
+
+// findTask reads one live task with its assignees.
+func findTask(ctx context.Context, q taskQuerier, ws, id string) (*plaza.Task, error) {
+	t, err := scanTask(q.QueryRowContext(ctx, `SELECT `+taskColumns+` FROM tasks t
+		WHERE t.workspace_id = $1 AND t.id = $2 AND t.deletion_date IS NULL`, ws, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, plaza.Errorf(plaza.ENOTFOUND, "Task not found.")
+	} else if err != nil {
+		return nil, err
+	}
+	tasks := []plaza.Task{*t}
+	if err := loadTaskAssignees(ctx, q, ws, tasks); err != nil {
+		return nil, err
+	}
+	return &tasks[0], nil
+}
+
+// loadTaskAssignees fills in the assignees of tasks with one query.
+func loadTaskAssignees(ctx context.Context, q taskQuerier, ws string, tasks []plaza.Task) error {
+	if len(tasks) == 0 {
+		return nil
+	}
+	args := []any{ws}
+	marks := make([]string, len(tasks))
+	index := map[string]int{}
+	for i, t := range tasks {
+		args = append(args, t.ID)
+		marks[i] = "$" + strconv.Itoa(i+2)
+		index[t.ID] = i
+	}
+	rows, err := q.QueryContext(ctx, `SELECT task_id, user_id FROM task_assignees
+		WHERE workspace_id = $1 AND task_id IN (`+strings.Join(marks, ", ")+`) ORDER BY task_id, user_id`, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var taskID, userID string
+		if err := rows.Scan(&taskID, &userID); err != nil {
+			rows.Close()
+			return err
+		}
+		t := &tasks[index[taskID]]
+		t.AsignedUsers = append(t.AsignedUsers, userID)
+	}
+	return closeRows(rows)
+}
+
+// FindTasks returns a page of the caller's matching tasks, newest first.
+func (s *TaskService) FindTasks(ctx context.Context, f plaza.TaskFilter) ([]plaza.Task, bool, error) {
+	p, err := plaza.RequireWorkspace(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	args := []any{p.WorkspaceID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	where := []string{"t.workspace_id = $1", "t.deletion_date IS NULL"}
+	for _, eq := range []struct{ col, v string }{
+		{"t.id", f.ID}, {"t.contact_id", f.ContactID}, {"t.opportunity_id", f.OpportunityID},
+		{"t.project_status_id", f.ProjectStatusID},
+	} {
+		if eq.v != "" {
+			where = append(where, eq.col+" = "+arg(eq.v))
+		}
+	}
+	if f.AssignedUserID != "" {
+		where = append(where, `EXISTS (SELECT 1 FROM task_assignees a
+			WHERE a.workspace_id = t.workspace_id AND a.task_id = t.id AND a.user_id = `+arg(f.AssignedUserID)+`)`)
+	}
+	if f.Name != "" {
+		where = append(where, `LOWER(t.name) LIKE `+arg(likePattern(f.Name))+` ESCAPE '\'`)
+	}
+	if f.Q != "" {
+		q := arg(likePattern(f.Q))
+		where = append(where, `(LOWER(t.name) LIKE `+q+` ESCAPE '\' OR LOWER(t.description) LIKE `+q+
+			` ESCAPE '\' OR LOWER(COALESCE(t.notes, '')) LIKE `+q+` ESCAPE '\')`)
+	}
+	if f.UpdatedSince != nil {
+		where = append(where, "t.updated_date >= "+arg(f.UpdatedSince.Time))
+	}
+	if f.Page.After != "" {
+		where = append(where, "t.id < "+arg(f.Page.After))
+	}
+	size := f.Page.Size()
+	query := `SELECT ` + taskColumns + ` FROM tasks t WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY t.id DESC LIMIT ` + arg(size+1)
+	if f.Offset > 0 {
+		query += ` OFFSET ` + arg(f.Offset)
+	}
+	rows, err := s.db.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, false, err
+	}
+	tasks := []plaza.Task{}
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			rows.Close()
+			return nil, false, err
+		}
+		tasks = append(tasks, *t)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, false, err
+	}
+	more := len(tasks) > size
+	if more {
+		tasks = tasks[:size]
+	}
+	if err := loadTaskAssignees(ctx, s.db.read, p.WorkspaceID, tasks); err != nil {
+		return nil, false, err
+	}
+	return tasks, more, nil
+}
+
+// UpdateTask applies upd to a live task of the caller's workspace.
+func (s *TaskService) UpdateTask(ctx context.Context, id string, upd plaza.TaskUpdate) (*plaza.Task, error) {
+	p, err := plaza.RequireWorkspace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := upd.Validate(); err != nil {
+		return nil, err
+	}
+	ws := p.WorkspaceID
+	var task *plaza.Task
+	err = s.db.inTx(ctx, func(tx *Tx) error {
+		// Locks the row (PostgreSQL) so concurrent updates apply one after
+		// the other, and tells a missing task from a bad reference.
+		var state string
+		err := tx.QueryRowContext(ctx, `UPDATE tasks SET updated_date = $3
+			WHERE workspace_id = $1 AND id = $2 AND deletion_date IS NULL
+			RETURNING project_status_id`, ws, id, tx.now).Scan(&state)
+		if errors.Is(err, sql.ErrNoRows) {
+			return plaza.Errorf(plaza.ENOTFOUND, "Task not found.")
+		} else if err != nil {
+			return fmt.Errorf("lock task: %w", err)
+		}
+		refs := taskRefs{ProjectStatusID: upd.ProjectStatusID, Assignees: upd.AssignedUserIDs, Assignee: upd.AssignedUserID,
+			SetAssignees: upd.SetAssignees}
+		if upd.SetContact {
+			refs.ContactID = upd.ContactID
+		}
+		if upd.SetOpportunity {
+			refs.OpportunityID = upd.OpportunityID
+		}
+		if upd.SetProject {
+			refs.ProjectID = upd.ProjectID
+		}
+		if err := tx.checkTaskRefs(ctx, ws, refs); err != nil {
+			return err
+		}
+
+		args := []any{ws, id}
+		var set []string
+		col := func(name string, v any) {
+			args = append(args, v)
+			set = append(set, name+" = $"+strconv.Itoa(len(args)))
+		}
+		if upd.Name != nil {
+			col("name", *upd.Name)
+		}
+		if upd.Description != nil {
+			col("description", *upd.Description)
+		}
+		if upd.SetNotes {
+			col("notes", upd.Notes)
+		}
+		if upd.SetExpirationDate {
+			col("expiration_date", taskTime(upd.ExpirationDate))
+		}
+		if upd.ProjectStatusID != nil {
+			col("project_status_id", *upd.ProjectStatusID)
+			if *upd.ProjectStatusID != state {
+				// The card moved to another column of the board.
+				col("order_in_cards_updated", tx.now)
+			}
+		}
+		if upd.SetContact {
+			col("contact_id", upd.ContactID)
+		}
+		if upd.SetOpportunity {
+			col("opportunity_id", upd.OpportunityID)
+		}
+		if upd.SetProject {
+			col("project_id", upd.ProjectID)
+		}
+		if len(set) > 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET `+strings.Join(set, ", ")+
+				` WHERE workspace_id = $1 AND id = $2`, args...); err != nil {
+				return fmt.Errorf("update task: %w", err)
+			}
+		}
+		if upd.SetAssignees {
+			if err := tx.setTaskAssignees(ctx, ws, id, upd.AssignedUserIDs); err != nil {
+				return err
+			}
+		}
+		task, err = findTask(ctx, tx, ws, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return task, nil
+}
+
+// DeleteTask soft-deletes a live task of the caller's workspace.
+func (s *TaskService) DeleteTask(ctx context.Context, id string) error {
+	p, err := plaza.RequireWorkspace(ctx)
+	if err != nil {
+		return err
+	}
+	return s.db.inTx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE tasks SET deletion_date = $3, user_deletion = $4
+			WHERE workspace_id = $1 AND id = $2 AND deletion_date IS NULL`, p.WorkspaceID, id, tx.now, p.UserID)
+		if err != nil {
+			return fmt.Errorf("delete task: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return plaza.Errorf(plaza.ENOTFOUND, "Task not found.")
+		}
+		return nil
+	})
+}
+
+// taskTime is a nullable timestamp as a query argument, to the
+// microsecond both databases keep.
+func taskTime(t *plaza.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.Time.UTC().Truncate(time.Microsecond)
+}

@@ -53,6 +53,9 @@ type DB struct {
 
 	// Now is the clock; tests set it.
 	Now func() time.Time
+
+	// queue, once opened, takes the jobs transactions enqueue.
+	queue *Queue
 }
 
 // Open opens the database named by dsn: "sqlite:plaza.db",
@@ -269,6 +272,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
+	}
+	if err := db.migrateQueue(ctx); err != nil {
+		return fmt.Errorf("job queue migrations: %w", err)
 	}
 	return nil
 }

@@ -87,6 +87,9 @@ func newTestServer(t *testing.T, dsn string) *testServer {
 	db := sqldbtest.MustOpen(t, dsn)
 	ts := &testServer{t: t, DB: db, Mailer: &inbox{}, Logs: &syncBuffer{}}
 	auth := sqldb.NewAuthService(db, testSecret)
+	if _, err := db.OpenQueue(sqldb.QueueConfig{}); err != nil {
+		t.Fatal(err)
+	}
 	ts.Users = sqldb.NewUserService(db, auth, ts.Mailer)
 	srv := api.NewServer(testSecret)
 	srv.Users = ts.Users
@@ -99,6 +102,8 @@ func newTestServer(t *testing.T, dsn string) *testServer {
 	srv.Tasks = sqldb.NewTaskService(db)
 	srv.Masters = sqldb.NewMasterService(db)
 	srv.Idempotency = sqldb.NewIdempotencyStore(db)
+	srv.WhatsAppNumbers = sqldb.NewWhatsAppNumberService(db, testSecret)
+	srv.WhatsAppInbox = sqldb.NewWhatsAppInbox(db)
 	srv.Ready = db.Ping
 	srv.Logger = slog.New(slog.NewJSONHandler(ts.Logs, nil))
 	srv.Version = "test"

@@ -113,6 +113,9 @@ const (
 	authNone     authMode = iota // public
 	authOptional                 // works anonymously, more with credentials
 	authRequired                 // a principal acting in one workspace
+	// authSigned is public, and the handler checks the body's signature
+	// (webhooks); bodies may be up to MaxWebhookBodyBytes.
+	authSigned
 )
 
 // endpoint adapts a handler: it limits and buffers the body, works out the
@@ -137,6 +140,10 @@ func (s *Server) endpoint(mode authMode, h handlerFunc) http.Handler {
 }
 
 func (s *Server) prepare(r *http.Request, mode authMode) error {
+	if mode == authSigned {
+		r.Body = http.MaxBytesReader(nil, r.Body, MaxWebhookBodyBytes)
+		return nil
+	}
 	bodyWorkspace := ""
 	if r.Body != nil && r.Body != http.NoBody && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		r.Body = http.MaxBytesReader(nil, r.Body, s.MaxBodyBytes)

@@ -77,6 +77,14 @@ func (s *Server) routeTable() []route {
 		{"PUT /api/segmentation/{segmentationId}", authRequired, s.handleSegmentationUpdate},
 		{"DELETE /api/segmentation/{segmentationId}", authRequired, s.handleSegmentationDelete},
 
+		// WhatsApp numbers (Plaza's extension) and Meta's webhook for all of
+		// them (verification, and deliveries checked by their signature).
+		{"POST /api/workspace/{workspaceId}/whatsapp/numbers", authRequired, s.handleWhatsAppNumberCreate},
+		{"GET /api/workspace/{workspaceId}/whatsapp/numbers", authRequired, s.handleWhatsAppNumberList},
+		{"DELETE /api/workspace/{workspaceId}/whatsapp/numbers/{numberId}", authRequired, s.handleWhatsAppNumberDelete},
+		{"GET /webhooks/whatsapp", authNone, s.handleWhatsAppWebhookVerify},
+		{"POST /webhooks/whatsapp", authSigned, s.handleWhatsAppWebhook},
+
 		// API keys (Plaza's extension).
 		// The workspace is the request's (x-workspace-id or the key's own).
 		{"POST /api/apikey", authRequired, s.handleAPIKeyCreate},

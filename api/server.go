@@ -28,6 +28,10 @@ type Server struct {
 	Pipelines     plaza.PipelineService
 	History       plaza.HistoryService
 
+	// WhatsAppNumbers are the connected numbers; WhatsAppInbox keeps their
+	// webhook deliveries.
+	WhatsAppNumbers plaza.WhatsAppNumberService
+	WhatsAppInbox   plaza.WhatsAppInbox
 	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
 	Idempotency plaza.IdempotencyStore
 	// Ready reports whether the database answers, for /readyz.

@@ -23,9 +23,11 @@ func TestSecretBox(t *testing.T) {
 		"another row":        func() (string, error) { return b.open(sealed, "whatsapp_numbers.access_token:w1:n2") },
 		"another column":     func() (string, error) { return b.open(sealed, "whatsapp_numbers.app_secret:w1:n1") },
 		"another secret key": func() (string, error) { return other.open(sealed, "whatsapp_numbers.access_token:w1:n1") },
-		"tampered":           func() (string, error) { return b.open(sealed[:len(sealed)-2]+"AA", "whatsapp_numbers.access_token:w1:n1") },
-		"garbage":            func() (string, error) { return b.open("v1:%%%", "x") },
-		"plaintext":          func() (string, error) { return b.open("EAAG-access-token", "x") },
+		"tampered": func() (string, error) {
+			return b.open(sealed[:len(sealed)-2]+"AA", "whatsapp_numbers.access_token:w1:n1")
+		},
+		"garbage":   func() (string, error) { return b.open("v1:%%%", "x") },
+		"plaintext": func() (string, error) { return b.open("EAAG-access-token", "x") },
 	} {
 		if _, err := open(); err != errSecretBox {
 			t.Errorf("%s: err = %v, want errSecretBox", name, err)

@@ -285,8 +285,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	async := &mail.Async{Mailer: mailer, Logger: logger}
 	defer async.Wait()
 
+	// The job queue: for now Plaza only enqueues (webhook deliveries are
+	// stored with their processing job); the workers come with messaging.
+	if _, err := db.OpenQueue(sqldb.QueueConfig{Logger: logger}); err != nil {
+		return err
+	}
+
 	auth := sqldb.NewAuthService(db, key)
 	srv := api.NewServer(key)
+	srv.WhatsAppNumbers = sqldb.NewWhatsAppNumberService(db, key)
+	srv.WhatsAppInbox = sqldb.NewWhatsAppInbox(db)
 	srv.Users = sqldb.NewUserService(db, auth, async)
 	srv.Workspaces = sqldb.NewWorkspaceService(db)
 	srv.Opportunities = sqldb.NewOpportunityService(db)

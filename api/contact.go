@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/plaza-crm/plaza"
@@ -19,13 +20,6 @@ type contactResult struct {
 type contactLookup struct {
 	ContactID string          `json:"contactId"`
 	Data      []plaza.Contact `json:"data"`
-}
-
-// contactListPage is the data of a paged list (Plazbot §1.4).
-type contactListPage[T any] struct {
-	WorkspaceID       string  `json:"workspaceId"`
-	ContinuationToken *string `json:"continuationToken"`
-	Data              []T     `json:"data"`
 }
 
 func (s *Server) handleContactList(w http.ResponseWriter, r *http.Request) error {
@@ -59,7 +53,7 @@ func (s *Server) handleContactList(w http.ResponseWriter, r *http.Request) error
 	if n := len(contacts); n > 0 {
 		last = contacts[n-1].ID
 	}
-	return ok(w, "List obtained successfully.", contactListPage[plaza.Contact]{
+	return ok(w, "List obtained successfully.", listPage[plaza.Contact]{
 		WorkspaceID: p.WorkspaceID, ContinuationToken: s.nextPageToken(r, "contacts", more, last), Data: contacts})
 }
 
@@ -107,11 +101,11 @@ func (s *Server) handleContactUpdate(w http.ResponseWriter, r *http.Request) err
 	if id == "" {
 		return plaza.Invalid(plaza.FieldError{Field: "id", Message: "id is required (the contact's id, in the query: ?id=)."})
 	}
-	var body map[string]json.RawMessage
-	if err := decode(r, &body); err != nil {
+	b, err := readBody(r)
+	if err != nil {
 		return err
 	}
-	upd, err := contactUpdateFromBody(body)
+	upd, err := contactUpdateFromBody(b)
 	if err != nil {
 		return err
 	}
@@ -122,108 +116,61 @@ func (s *Server) handleContactUpdate(w http.ResponseWriter, r *http.Request) err
 	return ok(w, "Contact updated successfully.", contactResult{ID: contact.ID, Contact: contact})
 }
 
-// contactBodyKeys maps the lower-cased body keys Update Contact applies to
-// their spelling in Plazbot's API.
-var contactBodyKeys = map[string]string{
-	"name": "name", "lastname": "lastname", "email": "email", "stageid": "stageId",
-	"segmentationid": "segmentationId", "tags": "tags", "customfields": "customFields",
-	"assignedagentid": "assignedAgentId", "isbotenabled": "isBotEnabled", "issolved": "isSolved",
-	"isread": "isRead", "blocked": "blocked",
-	"phone": "phone", "cellphone": "cellphone", "platformsenderphone": "platformSenderPhone",
+// contactUpdate is what Update Contact sets: plaza.ContactUpdatableFields,
+// and cellphone and platformSenderPhone, phone's other names. They are
+// fields of their own here, not form aliases, which would have to agree:
+// of several sent, contactUpdateFromBody takes the first.
+var contactUpdate = updateForm{
+	fields: append(slices.Clone(plaza.ContactUpdatableFields), "cellphone", "platformSenderPhone"),
+	value:  true,
 }
 
 // contactUpdateFromBody reads Update Contact's body in any of Plazbot's
-// three forms (§3.4): {"<field>": value}; {"paramToUpdate": "<field>",
-// "<field>": value} (or "value": value); or several fields at once. Keys
-// match case-insensitively; unknown keys are ignored; a paramToUpdate that
-// names no updatable field, and a value of the wrong type, are refused
-// naming the field.
-func contactUpdateFromBody(body map[string]json.RawMessage) (plaza.ContactUpdate, error) {
+// forms (§3.4): {"<field>": value}; {"paramToUpdate": "<field>",
+// "<field>": value} (or "value": value); or several fields at once. Unlike
+// the other updates, it applies every field the body has, paramToUpdate or
+// not: paramToUpdate must name an updatable field that is there (or come
+// with "value"). The string fields but name read null as "" (which clears
+// what can be cleared; validation refuses the rest); name and the booleans
+// cannot be null. Unknown keys are ignored; a value of the wrong type is
+// refused naming the field.
+func contactUpdateFromBody(b *body) (plaza.ContactUpdate, error) {
 	var upd plaza.ContactUpdate
-	var v plaza.Validator
-	fields := map[string]json.RawMessage{}
-	for k, raw := range body {
-		fields[strings.ToLower(k)] = raw
+	if _, err := b.updateFields(contactUpdate); err != nil {
+		return upd, err
 	}
-	if raw, ok := fields["paramtoupdate"]; ok {
-		var name string
-		if json.Unmarshal(raw, &name) != nil {
-			return upd, plaza.Invalid(plaza.FieldError{Field: "paramToUpdate", Message: "paramToUpdate must be a string: the name of the field to update."})
-		}
-		key := strings.ToLower(strings.TrimSpace(name))
-		field, known := contactBodyKeys[key]
-		if !known {
-			return upd, plaza.Invalid(plaza.FieldError{Field: "paramToUpdate",
-				Message: "paramToUpdate must name one of " + strings.Join(plaza.ContactUpdatableFields, ", ") + "."})
-		}
-		if _, sent := fields[key]; !sent {
-			value, hasValue := fields["value"]
-			if !hasValue {
-				return upd, plaza.Invalid(plaza.FieldError{Field: field, Message: field + " is required: paramToUpdate names it."})
-			}
-			fields[key] = value
+	b.notNull("name")
+	upd.Name = b.str("name")
+	upd.Lastname = b.clearable("lastname")
+	upd.Email = b.clearable("email")
+	upd.StageID = b.clearable("stageId")
+	upd.SegmentationID = b.clearable("segmentationId")
+	upd.AssignedAgentID = b.clearable("assignedAgentId")
+	// The first of phone, cellphone and platformSenderPhone in the body is
+	// the number; its key names it in errors.
+	for _, key := range []string{"phone", "cellphone", "platformSenderPhone"} {
+		if p := b.clearable(key); p != nil && upd.Phone == nil {
+			upd.Phone, upd.PhoneField = p, key
 		}
 	}
-	str := func(key string, nullable bool) *string {
-		raw, ok := fields[key]
-		if !ok {
-			return nil
-		}
-		var s *string
-		if err := json.Unmarshal(raw, &s); err != nil || (s == nil && !nullable) {
-			v.Check(false, contactBodyKeys[key], contactBodyKeys[key]+" must be a string.")
-			return nil
-		}
-		if s == nil {
-			s = new(string)
-		}
-		return s
+	for _, f := range []struct {
+		key string
+		dst **bool
+	}{{"isBotEnabled", &upd.IsBotEnabled}, {"isSolved", &upd.IsSolved}, {"isRead", &upd.IsRead}, {"blocked", &upd.Blocked}} {
+		b.notNull(f.key)
+		*f.dst = b.boolean(f.key)
 	}
-	boolean := func(key string) *bool {
-		raw, ok := fields[key]
-		if !ok {
-			return nil
-		}
-		var b *bool
-		if err := json.Unmarshal(raw, &b); err != nil || b == nil {
-			v.Check(false, contactBodyKeys[key], contactBodyKeys[key]+" must be true or false.")
-			return nil
-		}
-		return b
+	// null tags clear them; null customFields change none.
+	var tags contactTagIDs
+	if b.decode("tags", &tags, "tags must be an array of tag ids.") {
+		ids := []string(tags)
+		upd.Tags = &ids
 	}
-	upd.Name = str("name", false)
-	upd.Lastname = str("lastname", true)
-	upd.Email = str("email", true)
-	upd.StageID = str("stageid", true)
-	upd.SegmentationID = str("segmentationid", true)
-	upd.AssignedAgentID = str("assignedagentid", true)
-	for _, key := range []string{"phone", "cellphone", "platformsenderphone"} {
-		if p := str(key, true); p != nil && upd.Phone == nil {
-			upd.Phone, upd.PhoneField = p, contactBodyKeys[key]
-		}
+	var cf []plaza.CustomField
+	if b.decode("customFields", &cf, "customFields must be an array of {code, value} objects.") {
+		upd.CustomFields = &cf
 	}
-	upd.IsBotEnabled = boolean("isbotenabled")
-	upd.IsSolved = boolean("issolved")
-	upd.IsRead = boolean("isread")
-	upd.Blocked = boolean("blocked")
-	if raw, ok := fields["tags"]; ok {
-		var tags contactTagIDs
-		if err := json.Unmarshal(raw, &tags); err != nil {
-			v.Check(false, "tags", "tags must be an array of tag ids.")
-		} else {
-			ids := []string(tags)
-			upd.Tags = &ids
-		}
-	}
-	if raw, ok := fields["customfields"]; ok {
-		var cf []plaza.CustomField
-		if err := json.Unmarshal(raw, &cf); err != nil {
-			v.Check(false, "customFields", "customFields must be an array of {code, value} objects.")
-		} else {
-			upd.CustomFields = &cf
-		}
-	}
-	return upd, v.Err()
+	return upd, b.err()
 }
 
 // contactTagIDs reads a list of tag ids, each a string or an object with
@@ -324,7 +271,7 @@ func (s *Server) handleContactActivityList(w http.ResponseWriter, r *http.Reques
 	if n := len(activities); n > 0 {
 		last = activities[n-1].ID
 	}
-	return ok(w, "List obtained successfully.", contactListPage[plaza.ContactActivity]{
+	return ok(w, "List obtained successfully.", listPage[plaza.ContactActivity]{
 		WorkspaceID: p.WorkspaceID, ContinuationToken: s.nextPageToken(r, list, more, last), Data: activities})
 }
 

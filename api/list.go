@@ -1,10 +1,22 @@
 package api
 
 import (
+	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/plaza-crm/plaza"
 )
+
+// listPage is the data of a paged list (Plazbot §1.4; Get Opportunity,
+// §3.12): the workspace, the token of the next page (null on the last)
+// and the page's records.
+type listPage[T any] struct {
+	WorkspaceID       string  `json:"workspaceId"`
+	ContinuationToken *string `json:"continuationToken"`
+	Data              []T     `json:"data"`
+}
 
 // pageAfter returns the key a list request continues after, from its
 // continuationToken ("" for the first page). list names the list ("contacts",
@@ -41,4 +53,53 @@ func queryTime(r *http.Request, name string) (*plaza.Time, error) {
 		return nil, plaza.Invalid(plaza.FieldError{Field: name, Message: name + " " + plaza.ErrorMessage(err)})
 	}
 	return &t, nil
+}
+
+// queryPresent reports whether the query names the parameter (matched
+// case-insensitively), even with an empty value.
+func queryPresent(r *http.Request, name string) bool {
+	for k := range r.URL.Query() {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// queryIntRange parses an optional integer query parameter between min and
+// max, def when absent or empty.
+func queryIntRange(r *http.Request, name string, def, min, max int) (int, error) {
+	v := query(r, name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < min || n > max {
+		return def, plaza.Invalid(plaza.FieldError{Field: name,
+			Message: name + " must be an integer from " + strconv.Itoa(min) + " to " + strconv.Itoa(max) + "."})
+	}
+	return n, nil
+}
+
+// queryErrors gathers the field errors of several checks of a list's
+// query into one EINVALID.
+type queryErrors struct{ fields []plaza.FieldError }
+
+// add keeps err's fields when it is EINVALID and returns any other error.
+func (b *queryErrors) add(err error) error {
+	var e *plaza.Error
+	if err == nil {
+		return nil
+	} else if errors.As(err, &e) && e.Code == plaza.EINVALID && len(e.Fields) > 0 {
+		b.fields = append(b.fields, e.Fields...)
+		return nil
+	}
+	return err
+}
+
+func (b *queryErrors) err() error {
+	if len(b.fields) == 0 {
+		return nil
+	}
+	return plaza.Invalid(b.fields...)
 }

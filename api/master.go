@@ -10,38 +10,40 @@ import (
 // Tags and segmentations, Plaza's extension: any member lists them; owners
 // and admins create, change and delete them.
 
-// masterUpdateFields are the fields a tag or segmentation update
-// recognises.
-var masterUpdateFields = [][]string{{"name"}, {"color"}}
+// masterUpdate is what a tag or segmentation update sets.
+var masterUpdate = updateForm{fields: []string{"name", "color"}}
 
-// readMasterCreate reads the body of creating a tag or segmentation.
+// readMasterCreate reads the body of creating a tag or segmentation. A
+// body of the wrong types is refused here, naming what validation finds
+// too; otherwise the service, which first checks the caller may write,
+// validates.
 func readMasterCreate(r *http.Request) (plaza.MasterCreate, error) {
-	o, err := readJSONObject(r)
+	b, err := readBody(r)
 	if err != nil {
 		return plaza.MasterCreate{}, err
 	}
 	var in plaza.MasterCreate
-	if v := o.str("name"); v != nil {
+	if v := b.str("name"); v != nil {
 		in.Name = *v
 	}
-	if v := o.str("color"); v != nil {
+	if v := b.str("color"); v != nil {
 		in.Color = *v
 	}
-	if err := o.err(); err != nil {
-		return in, mergeTypeErrors(err, in.Validate())
+	if b.err() != nil {
+		return in, b.check(in.Validate())
 	}
 	return in, nil
 }
 
 // readMasterUpdate reads the body of updating a tag or segmentation, in
-// any of Plazbot's three update forms.
+// any of Plazbot's update forms, as readMasterCreate does.
 func readMasterUpdate(r *http.Request) (plaza.MasterUpdate, error) {
 	var upd plaza.MasterUpdate
-	o, err := readJSONObject(r)
+	b, err := readBody(r)
 	if err != nil {
 		return upd, err
 	}
-	apply, err := o.updateFields(masterUpdateFields)
+	fields, err := b.updateFields(masterUpdate)
 	if err != nil {
 		return upd, err
 	}
@@ -49,16 +51,16 @@ func readMasterUpdate(r *http.Request) (plaza.MasterUpdate, error) {
 		name string
 		dst  **string
 	}{{"name", &upd.Name}, {"color", &upd.Color}} {
-		if apply[f.name] {
-			v := o.str(f.name)
+		if _, ok := fields[f.name]; ok {
+			v := b.str(f.name)
 			if v == nil { // null: refused by Validate as empty
 				v = new(string)
 			}
 			*f.dst = v
 		}
 	}
-	if err := o.err(); err != nil {
-		return upd, mergeTypeErrors(err, upd.Validate())
+	if b.err() != nil {
+		return upd, b.check(upd.Validate())
 	}
 	return upd, nil
 }

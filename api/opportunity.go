@@ -1,9 +1,12 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/plaza-crm/plaza"
 )
@@ -14,13 +17,6 @@ import (
 type opportunityWritten struct {
 	ID          string             `json:"id"`
 	Opportunity *plaza.Opportunity `json:"opportunity"`
-}
-
-// opportunityPage is the data of Get Opportunity (reference §3.12).
-type opportunityPage struct {
-	WorkspaceID       string              `json:"workspaceId"`
-	ContinuationToken *string             `json:"continuationToken"`
-	Data              []plaza.Opportunity `json:"data"`
 }
 
 // handleOpportunityList serves a page of opportunities, newest first,
@@ -63,7 +59,7 @@ func (s *Server) handleOpportunityList(w http.ResponseWriter, r *http.Request) e
 	if len(list) > 0 {
 		last = list[len(list)-1].ID
 	}
-	return ok(w, "List obtained successfully.", opportunityPage{
+	return ok(w, "List obtained successfully.", listPage[plaza.Opportunity]{
 		WorkspaceID:       p.WorkspaceID,
 		ContinuationToken: s.nextPageToken(r, "opportunities", more, last),
 		Data:              list,
@@ -71,7 +67,7 @@ func (s *Server) handleOpportunityList(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) handleOpportunityCreate(w http.ResponseWriter, r *http.Request) error {
-	b, err := readFieldBody(r)
+	b, err := readBody(r)
 	if err != nil {
 		return err
 	}
@@ -83,9 +79,9 @@ func (s *Server) handleOpportunityCreate(w http.ResponseWriter, r *http.Request)
 		AssignedAgentID:     b.str("assignedAgentId"),
 		ContactID:           b.str("contactId"),
 		StageID:             b.str("stageId"),
-		ExpirationDate:      b.date("expirationDate"),
+		ExpirationDate:      opportunityDate(b, "expirationDate"),
 		SegmentationID:      b.str("segmentationId"),
-		CustomFields:        b.customFields("customFields"),
+		CustomFields:        opportunityCustomFields(b, "customFields"),
 	}
 	if err := b.check(in.Validate()); err != nil {
 		return err
@@ -97,95 +93,70 @@ func (s *Server) handleOpportunityCreate(w http.ResponseWriter, r *http.Request)
 	return ok(w, "Opportunity successfully created.", opportunityWritten{ID: o.ID, Opportunity: o})
 }
 
-// opportunityUpdateFields are the keys Update Opportunity accepts, by
-// lower-cased key: assignedComercialId is the create body's name for
-// assignedAgentId.
-var opportunityUpdateFields = map[string]string{
-	"name":                "name",
-	"description":         "description",
-	"amount":              "amount",
-	"finalamount":         "finalAmount",
-	"stageid":             "stageId",
-	"contactid":           "contactId",
-	"assignedagentid":     "assignedAgentId",
-	"assignedcomercialid": "assignedAgentId",
-	"expirationdate":      "expirationDate",
-	"segmentationid":      "segmentationId",
-	"customfields":        "customFields",
+// opportunityUpdate is what Update Opportunity sets, its fields in the
+// order they are read, so errors name them in a stable order.
+// assignedComercialId is the create body's name for assignedAgentId.
+var opportunityUpdate = updateForm{
+	fields: []string{"name", "description", "amount", "finalAmount", "stageId", "contactId",
+		"assignedAgentId", "expirationDate", "segmentationId", "customFields"},
+	aliases: map[string]string{"assignedComercialId": "assignedAgentId"},
 }
 
-// opportunityUpdateOrder is the order the update's fields are read in, so
-// errors are named in a stable order.
-var opportunityUpdateOrder = []string{"name", "description", "amount", "finalAmount", "stageId", "contactId",
-	"assignedAgentId", "expirationDate", "segmentationId", "customFields"}
-
-// handleOpportunityUpdate serves PUT /api/opportunity?id=, in the three body
-// forms of Update Contact (see fieldBody.updateFields).
+// handleOpportunityUpdate serves PUT /api/opportunity?id=, in Plazbot's
+// update forms (see body.updateFields); with paramToUpdate, only the field
+// it names is set.
 func (s *Server) handleOpportunityUpdate(w http.ResponseWriter, r *http.Request) error {
 	id := query(r, "id")
 	if id == "" {
 		return plaza.Invalid(plaza.FieldError{Field: "id", Message: "id is required (the opportunity's id, in the query)."})
 	}
-	b, err := readFieldBody(r)
+	b, err := readBody(r)
 	if err != nil {
 		return err
 	}
-	fields, err := b.updateFields(opportunityUpdateFields)
+	fields, err := b.updateFields(opportunityUpdate)
 	if err != nil {
 		return err
+	}
+	if len(fields) == 0 {
+		return plaza.Invalid(plaza.FieldError{Field: "body",
+			Message: "Nothing to update: send one of " + strings.Join(opportunityUpdate.fields, ", ") + "."})
 	}
 	var upd plaza.OpportunityUpdate
-	// notNull names a field that cannot be cleared.
-	notNull := func(field, key string) {
-		if !b.has(key) {
-			return
-		}
-		if _, ok := b.value(key); !ok {
-			b.invalid(field, field+" cannot be null.")
-		}
-	}
-	// clearable reads an id that null or "" clears.
-	clearable := func(key string) *string {
-		if v := b.str(key); v != nil {
-			return v
-		}
-		empty := ""
-		return &empty
-	}
-	for _, field := range opportunityUpdateOrder {
+	for _, field := range opportunityUpdate.fields {
 		key, ok := fields[field]
 		if !ok {
 			continue
 		}
 		switch field {
 		case "name":
-			notNull(field, key)
+			b.notNull(key)
 			upd.Name = b.str(key)
 		case "description":
-			notNull(field, key)
+			b.notNull(key)
 			upd.Description = b.str(key)
 		case "amount":
-			notNull(field, key)
+			b.notNull(key)
 			upd.Amount = b.num(key)
 		case "finalAmount":
-			notNull(field, key)
+			b.notNull(key)
 			upd.FinalAmount = b.num(key)
 		case "stageId":
-			notNull(field, key)
+			b.notNull(key)
 			upd.StageID = b.str(key)
 		case "contactId":
-			upd.ContactID = clearable(key)
+			upd.ContactID = b.clearable(key)
 		case "assignedAgentId":
-			upd.AssignedAgentID = clearable(key)
+			upd.AssignedAgentID = b.clearable(key)
 		case "segmentationId":
-			upd.SegmentationID = clearable(key)
+			upd.SegmentationID = b.clearable(key)
 		case "expirationDate":
-			upd.ExpirationDate = b.date(key)
+			upd.ExpirationDate = opportunityDate(b, key)
 			if upd.ExpirationDate == nil {
 				upd.ExpirationDate = &plaza.Time{}
 			}
 		case "customFields":
-			cf := b.customFields(key)
+			cf := opportunityCustomFields(b, key)
 			if cf == nil {
 				cf = []plaza.OpportunityCustomField{}
 			}
@@ -203,6 +174,47 @@ func (s *Server) handleOpportunityUpdate(w http.ResponseWriter, r *http.Request)
 		return err
 	}
 	return ok(w, "Opportunity updated successfully.", opportunityWritten{ID: o.ID, Opportunity: o})
+}
+
+// opportunityDate reads a date field where "" counts as null, as
+// Plazbot's clients send it for no date.
+func opportunityDate(b *body, name string) *plaza.Time {
+	var s string
+	if v, ok := b.value(name); ok && json.Unmarshal(v, &s) == nil && strings.TrimSpace(s) == "" {
+		return nil
+	}
+	return b.time(name)
+}
+
+// opportunityCustomFields reads an array of {name, value} (code is read as
+// name); nil when absent or null.
+func opportunityCustomFields(b *body, name string) []plaza.OpportunityCustomField {
+	v, ok := b.value(name)
+	if !ok {
+		return nil
+	}
+	var items []map[string]json.RawMessage
+	if err := json.Unmarshal(v, &items); err != nil {
+		b.invalid(name, name+" must be an array of {name, value} objects.")
+		return nil
+	}
+	out := []plaza.OpportunityCustomField{}
+	for i, item := range items {
+		f := plaza.OpportunityCustomField{Value: json.RawMessage("null")}
+		for k, v := range item {
+			switch strings.ToLower(k) {
+			case "name", "code":
+				if err := json.Unmarshal(v, &f.Name); err != nil {
+					b.invalid(name, fmt.Sprintf("%s[%d].name must be a string.", name, i))
+					return nil
+				}
+			case "value":
+				f.Value = v
+			}
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // renameField makes an EINVALID error name a field as the client spelled
@@ -247,11 +259,11 @@ func (s *Server) handleOpportunityDelete(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleOpportunityActivityCreate(w http.ResponseWriter, r *http.Request) error {
-	b, err := readFieldBody(r)
+	b, err := readBody(r)
 	if err != nil {
 		return err
 	}
-	in := plaza.OpportunityActivityCreate{Content: b.str("content"), Date: b.date("date"), CategoryType: b.str("categoryType")}
+	in := plaza.OpportunityActivityCreate{Content: b.str("content"), Date: opportunityDate(b, "date"), CategoryType: b.str("categoryType")}
 	if err := b.check(in.Validate()); err != nil {
 		return err
 	}
@@ -272,7 +284,7 @@ func (s *Server) handleOpportunityActivityList(w http.ResponseWriter, r *http.Re
 // handleOpportunityWinLoss wins, loses or reopens an opportunity (Plaza's
 // extension).
 func (s *Server) handleOpportunityWinLoss(w http.ResponseWriter, r *http.Request) error {
-	b, err := readFieldBody(r)
+	b, err := readBody(r)
 	if err != nil {
 		return err
 	}
@@ -285,7 +297,7 @@ func (s *Server) handleOpportunityWinLoss(w http.ResponseWriter, r *http.Request
 	if reason := b.str("lossReason"); reason != nil {
 		wl.LossReason = *reason
 	}
-	if d := b.date("date"); d != nil {
+	if d := opportunityDate(b, "date"); d != nil {
 		wl.Date = *d
 	}
 	if _, given := b.value("winLossStatus"); !given {

@@ -18,7 +18,7 @@ func (s *Server) handlePipelineList(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) handleStageCreate(w http.ResponseWriter, r *http.Request) error {
-	b, err := readFieldBody(r)
+	b, err := readBody(r)
 	if err != nil {
 		return err
 	}
@@ -36,11 +36,11 @@ func (s *Server) handleStageCreate(w http.ResponseWriter, r *http.Request) error
 // handleStageReorder takes {stageIds: [...]}, the pipeline's complete new
 // order.
 func (s *Server) handleStageReorder(w http.ResponseWriter, r *http.Request) error {
-	b, err := readFieldBody(r)
+	b, err := readBody(r)
 	if err != nil {
 		return err
 	}
-	ids := b.stringList("stageIds")
+	ids := b.strs("stageIds")
 	if _, given := b.value("stageIds"); !given {
 		b.invalid("stageIds", "stageIds is required: every stage id of the pipeline, in the new order.")
 	}
@@ -55,7 +55,7 @@ func (s *Server) handleStageReorder(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) handleStageUpdate(w http.ResponseWriter, r *http.Request) error {
-	b, err := readFieldBody(r)
+	b, err := readBody(r)
 	if err != nil {
 		return err
 	}

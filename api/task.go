@@ -1,11 +1,8 @@
 package api
 
 import (
-	"errors"
 	"math"
 	"net/http"
-	"strconv"
-	"strings"
 
 	"github.com/plaza-crm/plaza"
 )
@@ -14,14 +11,6 @@ import (
 type taskSaved struct {
 	TaskID string      `json:"taskId"`
 	Task   *plaza.Task `json:"task"`
-}
-
-// taskPage is a page of the task list in continuation-token mode, the
-// shape of every other list.
-type taskPage struct {
-	WorkspaceID       string       `json:"workspaceId"`
-	ContinuationToken *string      `json:"continuationToken"`
-	Data              []plaza.Task `json:"data"`
 }
 
 // taskListName keys the task list's continuation tokens.
@@ -73,7 +62,7 @@ func (s *Server) handleTaskList(w http.ResponseWriter, r *http.Request) error {
 		if len(tasks) > 0 {
 			last = tasks[len(tasks)-1].ID
 		}
-		return ok(w, "List obtained successfully.", taskPage{
+		return ok(w, "List obtained successfully.", listPage[plaza.Task]{
 			WorkspaceID: p.WorkspaceID, ContinuationToken: s.nextPageToken(r, taskListName, more, last), Data: tasks})
 	}
 	number, err := queryIntRange(r, "pageNumber", 1, 1, math.MaxInt32)
@@ -93,12 +82,12 @@ func (s *Server) handleTaskList(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleTaskCreate(w http.ResponseWriter, r *http.Request) error {
-	o, err := readJSONObject(r)
+	b, err := readBody(r)
 	if err != nil {
 		return err
 	}
 	text := func(name string) string {
-		if v := o.str(name); v != nil {
+		if v := b.str(name); v != nil {
 			return *v
 		}
 		return ""
@@ -108,18 +97,20 @@ func (s *Server) handleTaskCreate(w http.ResponseWriter, r *http.Request) error 
 		WorkspaceID:     text("workspaceId"),
 		Name:            text("name"),
 		Description:     text("description"),
-		Notes:           o.str("notes"),
-		ExpirationDate:  o.time("expirationDate"),
-		AssignedUserID:  o.str("assignedUserId"),
-		AssignedUserIDs: o.strs("assignedUserIds"),
-		AsignedUsers:    o.strs("asignedUsers"),
-		ContactID:       o.str("contactId"),
-		OpportunityID:   o.str("opportunityId"),
-		ProjectStatusID: o.str("projectStatusId"),
-		ProjectID:       o.str("projectId"),
+		Notes:           b.str("notes"),
+		ExpirationDate:  b.time("expirationDate"),
+		AssignedUserID:  b.str("assignedUserId"),
+		AssignedUserIDs: b.strs("assignedUserIds"),
+		AsignedUsers:    b.strs("asignedUsers"),
+		ContactID:       b.str("contactId"),
+		OpportunityID:   b.str("opportunityId"),
+		ProjectStatusID: b.str("projectStatusId"),
+		ProjectID:       b.str("projectId"),
 	}
-	if err := o.err(); err != nil {
-		return mergeTypeErrors(err, in.Validate())
+	// A body of the wrong types is refused here, naming what validation
+	// finds too; otherwise the service validates.
+	if b.err() != nil {
+		return b.check(in.Validate())
 	}
 	t, err := s.Tasks.CreateTask(r.Context(), in)
 	if err != nil {
@@ -128,13 +119,10 @@ func (s *Server) handleTaskCreate(w http.ResponseWriter, r *http.Request) error 
 	return ok(w, "Task created successfully.", taskSaved{TaskID: t.ID, Task: t})
 }
 
-// taskUpdateFields are the fields a task update recognises, aliases
-// grouped with their canonical name first.
-var taskUpdateFields = [][]string{
-	{"name"}, {"description"}, {"notes"}, {"expirationDate"}, {"projectStatusId"},
-	{"assignedUserIds", "asignedUsers", "assignedUserId"},
-	{"contactId"}, {"opportunityId"}, {"projectId"},
-}
+// taskUpdate is what a task update sets. The three assignee keys are
+// read together, as on create: any of them replaces the set of assignees.
+var taskUpdate = updateForm{fields: []string{"name", "description", "notes", "expirationDate", "projectStatusId",
+	"assignedUserIds", "asignedUsers", "assignedUserId", "contactId", "opportunityId", "projectId"}}
 
 // handleTaskUpdate updates a task named by the path or ?id=, with any of
 // Plazbot's three body forms.
@@ -143,54 +131,57 @@ func (s *Server) handleTaskUpdate(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	o, err := readJSONObject(r)
+	b, err := readBody(r)
 	if err != nil {
 		return err
 	}
-	apply, err := o.updateFields(taskUpdateFields)
+	fields, err := b.updateFields(taskUpdate)
 	if err != nil {
 		return err
+	}
+	apply := func(field string) bool {
+		_, ok := fields[field]
+		return ok
 	}
 	var upd plaza.TaskUpdate
 	// A required text sent as null becomes "", which Validate refuses.
 	required := func(name string) *string {
-		if v := o.str(name); v != nil {
+		if v := b.str(name); v != nil {
 			return v
 		}
-		empty := ""
-		return &empty
+		return new(string)
 	}
-	if apply["name"] {
+	if apply("name") {
 		upd.Name = required("name")
 	}
-	if apply["description"] {
+	if apply("description") {
 		upd.Description = required("description")
 	}
-	if apply["projectStatusId"] {
+	if apply("projectStatusId") {
 		upd.ProjectStatusID = required("projectStatusId")
 	}
-	if apply["notes"] {
-		upd.Notes, upd.SetNotes = o.str("notes"), true
+	if apply("notes") {
+		upd.Notes, upd.SetNotes = b.str("notes"), true
 	}
-	if apply["expirationDate"] {
-		upd.ExpirationDate, upd.SetExpirationDate = o.time("expirationDate"), true
+	if apply("expirationDate") {
+		upd.ExpirationDate, upd.SetExpirationDate = b.time("expirationDate"), true
 	}
-	if apply["assignedUserIds"] {
+	if apply("assignedUserIds") || apply("asignedUsers") || apply("assignedUserId") {
 		upd.SetAssignees = true
-		upd.AssignedUserIDs = append(o.strs("assignedUserIds"), o.strs("asignedUsers")...)
-		upd.AssignedUserID = o.str("assignedUserId")
+		upd.AssignedUserIDs = append(b.strs("assignedUserIds"), b.strs("asignedUsers")...)
+		upd.AssignedUserID = b.str("assignedUserId")
 	}
-	if apply["contactId"] {
-		upd.ContactID, upd.SetContact = o.str("contactId"), true
+	if apply("contactId") {
+		upd.ContactID, upd.SetContact = b.str("contactId"), true
 	}
-	if apply["opportunityId"] {
-		upd.OpportunityID, upd.SetOpportunity = o.str("opportunityId"), true
+	if apply("opportunityId") {
+		upd.OpportunityID, upd.SetOpportunity = b.str("opportunityId"), true
 	}
-	if apply["projectId"] {
-		upd.ProjectID, upd.SetProject = o.str("projectId"), true
+	if apply("projectId") {
+		upd.ProjectID, upd.SetProject = b.str("projectId"), true
 	}
-	if err := o.err(); err != nil {
-		return mergeTypeErrors(err, upd.Validate())
+	if b.err() != nil {
+		return b.check(upd.Validate())
 	}
 	t, err := s.Tasks.UpdateTask(r.Context(), id, upd)
 	if err != nil {
@@ -232,74 +223,4 @@ func taskIDParam(r *http.Request) (string, error) {
 		return q, nil
 	}
 	return "", plaza.Invalid(plaza.FieldError{Field: "id", Message: "id is required: name the task in the path or as ?id=."})
-}
-
-// hasQuery reports whether the query names the parameter (matched
-// case-insensitively), even with an empty value.
-func queryPresent(r *http.Request, name string) bool {
-	for k := range r.URL.Query() {
-		if strings.EqualFold(k, name) {
-			return true
-		}
-	}
-	return false
-}
-
-// queryInt parses an optional integer query parameter between min and
-// max, def when absent or empty.
-func queryIntRange(r *http.Request, name string, def, min, max int) (int, error) {
-	v := query(r, name)
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || n < min || n > max {
-		return def, plaza.Invalid(plaza.FieldError{Field: name,
-			Message: name + " must be an integer from " + strconv.Itoa(min) + " to " + strconv.Itoa(max) + "."})
-	}
-	return n, nil
-}
-
-// queryErrors gathers the field errors of several checks into one
-// EINVALID.
-type queryErrors struct{ fields []plaza.FieldError }
-
-// add keeps err's fields when it is EINVALID and returns any other error.
-func (b *queryErrors) add(err error) error {
-	var e *plaza.Error
-	if err == nil {
-		return nil
-	} else if errors.As(err, &e) && e.Code == plaza.EINVALID && len(e.Fields) > 0 {
-		b.fields = append(b.fields, e.Fields...)
-		return nil
-	}
-	return err
-}
-
-func (b *queryErrors) err() error {
-	if len(b.fields) == 0 {
-		return nil
-	}
-	return plaza.Invalid(b.fields...)
-}
-
-// withValidation is the EINVALID of a body with wrong types (typeErr),
-// adding what validating the rest found about fields typeErr does not
-// already name, so one reply names every offending field.
-func mergeTypeErrors(typeErr, validateErr error) error {
-	var te, ve *plaza.Error
-	if !errors.As(typeErr, &te) || !errors.As(validateErr, &ve) || ve.Code != plaza.EINVALID {
-		return typeErr
-	}
-	named := map[string]bool{}
-	for _, f := range te.Fields {
-		named[f.Field] = true
-	}
-	fields := append([]plaza.FieldError{}, te.Fields...)
-	for _, f := range ve.Fields {
-		if !named[f.Field] {
-			fields = append(fields, f)
-		}
-	}
-	return plaza.Invalid(fields...)
 }

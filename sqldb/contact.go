@@ -38,11 +38,6 @@ const contactColumns = `c.id, c.creation_date, c.assigned_agent_id, u.name, u.la
 
 const contactFrom = ` FROM contacts c LEFT JOIN users u ON u.id = c.assigned_agent_id`
 
-// contactQuerier is what contact reads run on: the read pool or a Tx.
-type contactQuerier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 func scanContact(row scanner) (*plaza.Contact, error) {
 	var c plaza.Contact
 	var agentName, agentLastName sql.NullString
@@ -82,7 +77,7 @@ func scanContact(row scanner) (*plaza.Contact, error) {
 
 // queryContacts runs a SELECT of contactColumns with the given tail
 // (WHERE ..., ORDER BY ...) and fills in the contacts' tags.
-func queryContacts(ctx context.Context, q contactQuerier, workspaceID, tail string, args ...any) ([]plaza.Contact, error) {
+func queryContacts(ctx context.Context, q querier, workspaceID, tail string, args ...any) ([]plaza.Contact, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+contactColumns+contactFrom+` `+tail, args...)
 	if err != nil {
 		return nil, err
@@ -106,7 +101,7 @@ func queryContacts(ctx context.Context, q contactQuerier, workspaceID, tail stri
 }
 
 // loadContactTags fills in the tags of contacts, oldest assignment first.
-func loadContactTags(ctx context.Context, q contactQuerier, workspaceID string, contacts []plaza.Contact) error {
+func loadContactTags(ctx context.Context, q querier, workspaceID string, contacts []plaza.Contact) error {
 	if len(contacts) == 0 {
 		return nil
 	}
@@ -118,7 +113,7 @@ func loadContactTags(ctx context.Context, q contactQuerier, workspaceID string, 
 	}
 	rows, err := q.QueryContext(ctx, `SELECT ct.contact_id, t.id, t.name, t.color, ct.assignment_date
 		FROM contact_tags ct JOIN tags t ON t.workspace_id = ct.workspace_id AND t.id = ct.tag_id
-		WHERE ct.workspace_id = $1 AND ct.contact_id IN (`+contactParams(2, len(contacts))+`)
+		WHERE ct.workspace_id = $1 AND ct.contact_id IN (`+placeholders(2, len(contacts))+`)
 		ORDER BY ct.assignment_date, t.name, t.id`, args...)
 	if err != nil {
 		return err
@@ -138,20 +133,11 @@ func loadContactTags(ctx context.Context, q contactQuerier, workspaceID string, 
 	return closeRows(rows)
 }
 
-// contactParams returns "$first, ..., $(first+n-1)".
-func contactParams(first, n int) string {
-	ps := make([]string, n)
-	for i := range ps {
-		ps[i] = fmt.Sprintf("$%d", first+i)
-	}
-	return strings.Join(ps, ", ")
-}
-
 var errContactNotFound = plaza.Errorf(plaza.ENOTFOUND, "Contact not found.")
 
 // findContact returns the one live contact of the workspace matching cond
 // (on contacts c, with parameters from $2), or errContactNotFound.
-func findContact(ctx context.Context, q contactQuerier, workspaceID, cond string, args ...any) (*plaza.Contact, error) {
+func findContact(ctx context.Context, q querier, workspaceID, cond string, args ...any) (*plaza.Contact, error) {
 	cs, err := queryContacts(ctx, q, workspaceID, `WHERE c.workspace_id = $1 AND c.deletion_date IS NULL AND `+cond+
 		` ORDER BY c.id LIMIT 1`, append([]any{workspaceID}, args...)...)
 	if err != nil {
@@ -230,8 +216,8 @@ func (s *ContactService) FindContacts(ctx context.Context, f plaza.ContactFilter
 	if q := strings.TrimSpace(f.Query); q != "" {
 		pat := arg(likePattern(q))
 		or := []string{}
-		for _, col := range []string{`LOWER(c.name)`, `LOWER(c.lastname)`, `LOWER(c.name || ' ' || c.lastname)`,
-			`c.email_normalized`, `LOWER(c.platform_sender_name)`} {
+		for _, col := range []string{`plaza_lower(c.name)`, `plaza_lower(c.lastname)`, `plaza_lower(c.name || ' ' || c.lastname)`,
+			`c.email_normalized`, `plaza_lower(c.platform_sender_name)`} {
 			or = append(or, col+` LIKE `+pat+` ESCAPE '\'`)
 		}
 		if digits, ok := phoneQuery(q); ok {
@@ -244,10 +230,7 @@ func (s *ContactService) FindContacts(ctx context.Context, f plaza.ContactFilter
 	if err != nil {
 		return nil, false, err
 	}
-	more := len(contacts) > page.Size()
-	if more {
-		contacts = contacts[:page.Size()]
-	}
+	contacts, more := cutPage(contacts, page.Size())
 	return contacts, more, nil
 }
 
@@ -278,7 +261,7 @@ func contactConflict(existingID, what string) error {
 // findContactDuplicate returns the ECONFLICT for the first live contact of
 // the workspace, other than exceptID, with the phone key or the normalised
 // e-mail; nil when there is none. Empty key or e-mail are not compared.
-func findContactDuplicate(ctx context.Context, q contactQuerier, workspaceID, exceptID, phoneKey, email string) error {
+func findContactDuplicate(ctx context.Context, q querier, workspaceID, exceptID, phoneKey, email string) error {
 	for _, c := range []struct{ col, value, what string }{
 		{"phone_key", phoneKey, "phone number"},
 		{"email_normalized", email, "email"},
@@ -314,33 +297,4 @@ func (s *ContactService) raceConflict(ctx context.Context, workspaceID, exceptID
 	}
 	// The winner was deleted meanwhile; the caller may retry.
 	return plaza.Errorf(plaza.ECONFLICT, "A contact with this phone number or email was being written at the same time; try again.")
-}
-
-// checkContactRefs runs reference checks and joins their EINVALID errors into one
-// that names every bad field; any other error is returned as is.
-func checkContactRefs(checks ...func() error) error {
-	var fields []plaza.FieldError
-	for _, check := range checks {
-		err := check()
-		if err == nil {
-			continue
-		}
-		var e *plaza.Error
-		if !errors.As(err, &e) || e.Code != plaza.EINVALID {
-			return err
-		}
-		fields = append(fields, e.Fields...)
-	}
-	if len(fields) > 0 {
-		return plaza.Invalid(fields...)
-	}
-	return nil
-}
-
-// contactNull is nil (SQL NULL) for "", else s.
-func contactNull(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }

@@ -29,27 +29,18 @@ func (s *ContactService) CreateContact(ctx context.Context, in plaza.ContactCrea
 	}
 	email := plaza.NormalizeEmail(in.Email)
 	err = s.db.inTx(ctx, func(tx *Tx) error {
-		err := checkContactRefs(
-			func() error {
-				if in.StageID == "" {
-					return nil
-				}
-				return tx.checkStage(ctx, ws, plaza.PipelineContact, "stageId", in.StageID)
-			},
-			func() error {
-				if in.SegmentationID == "" {
-					return nil
-				}
-				return tx.checkSegmentation(ctx, ws, "segmentationId", in.SegmentationID)
-			},
-			func() error {
-				if in.AssignedAgentID == "" {
-					return nil
-				}
-				return tx.checkMember(ctx, ws, "assignedAgentId", in.AssignedAgentID)
-			},
-			func() error { return tx.checkTags(ctx, ws, "tags", in.Tags) },
-		)
+		var refs []error
+		if in.StageID != "" {
+			refs = append(refs, tx.checkStage(ctx, ws, plaza.PipelineContact, "stageId", in.StageID))
+		}
+		if in.SegmentationID != "" {
+			refs = append(refs, tx.checkSegmentation(ctx, ws, "segmentationId", in.SegmentationID))
+		}
+		if in.AssignedAgentID != "" {
+			refs = append(refs, tx.checkMember(ctx, ws, "assignedAgentId", in.AssignedAgentID))
+		}
+		refs = append(refs, tx.checkTags(ctx, ws, "tags", in.Tags))
+		err := joinInvalid(refs...)
 		if err != nil {
 			return err
 		}
@@ -73,9 +64,9 @@ func (s *ContactService) CreateContact(ctx context.Context, in plaza.ContactCrea
 			platform_id, internal_whatsapp_number, phone, wa_id, phone_key, stage_id, segmentation_id, assigned_agent_id,
 			last_message_date, order_in_cards_updated, custom_fields, creation_date, updated_date)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $15, $15)`,
-			ws, id, in.Name, in.Lastname, contactNull(in.Email), contactNull(email), *in.PlatformID,
-			contactNull(in.InternalWhatsappNumber), contactNull(e164), contactNull(digits), contactNull(key),
-			contactNull(stage), contactNull(in.SegmentationID), contactNull(in.AssignedAgentID), tx.now, string(customFields))
+			ws, id, in.Name, in.Lastname, nilIfEmpty(in.Email), nilIfEmpty(email), *in.PlatformID,
+			nilIfEmpty(in.InternalWhatsappNumber), nilIfEmpty(e164), nilIfEmpty(digits), nilIfEmpty(key),
+			nilIfEmpty(stage), nilIfEmpty(in.SegmentationID), nilIfEmpty(in.AssignedAgentID), tx.now, string(customFields))
 		if err != nil {
 			return fmt.Errorf("insert contact: %w", err)
 		}
@@ -104,7 +95,7 @@ func (tx *Tx) setContactTags(ctx context.Context, workspaceID, contactID string,
 		for _, id := range ids {
 			args = append(args, id)
 		}
-		del += ` AND tag_id NOT IN (` + contactParams(3, len(ids)) + `)`
+		del += ` AND tag_id NOT IN (` + placeholders(3, len(ids)) + `)`
 	}
 	if _, err := tx.ExecContext(ctx, del, args...); err != nil {
 		return fmt.Errorf("delete contact tags: %w", err)
@@ -191,60 +182,55 @@ func (s *ContactService) UpdateContact(ctx context.Context, id string, upd plaza
 			return err
 		}
 
-		var set []string
-		args := []any{ws, id}
-		col := func(name string, v any) {
-			args = append(args, v)
-			set = append(set, fmt.Sprintf("%s = $%d", name, len(args)))
-		}
+		var set setList
 		if upd.Name != nil {
-			col("name", *upd.Name)
+			set.add("name", *upd.Name)
 		}
 		if upd.Lastname != nil {
-			col("lastname", *upd.Lastname)
+			set.add("lastname", *upd.Lastname)
 		}
 		if upd.Email != nil {
-			col("email", contactNull(*upd.Email))
-			col("email_normalized", contactNull(email))
+			set.add("email", nilIfEmpty(*upd.Email))
+			set.add("email_normalized", nilIfEmpty(email))
 		}
 		if upd.Phone != nil {
 			var e164, digits string
 			if upd.Number != nil {
 				e164, digits = upd.Number.E164, upd.Number.Digits
 			}
-			col("phone", contactNull(e164))
-			col("wa_id", contactNull(digits))
-			col("phone_key", contactNull(key))
+			set.add("phone", nilIfEmpty(e164))
+			set.add("wa_id", nilIfEmpty(digits))
+			set.add("phone_key", nilIfEmpty(key))
 		}
 		if upd.StageID != nil {
-			col("stage_id", *upd.StageID)
+			set.add("stage_id", *upd.StageID)
 		}
 		if upd.SegmentationID != nil {
-			col("segmentation_id", contactNull(*upd.SegmentationID))
+			set.add("segmentation_id", nilIfEmpty(*upd.SegmentationID))
 		}
 		if upd.AssignedAgentID != nil {
-			col("assigned_agent_id", contactNull(*upd.AssignedAgentID))
+			set.add("assigned_agent_id", nilIfEmpty(*upd.AssignedAgentID))
 		}
 		if upd.IsBotEnabled != nil {
-			col("is_bot_enabled", *upd.IsBotEnabled)
+			set.add("is_bot_enabled", *upd.IsBotEnabled)
 		}
 		if upd.IsRead != nil {
-			col("is_read", *upd.IsRead)
+			set.add("is_read", *upd.IsRead)
 		}
 		if upd.Blocked != nil {
-			col("blocked", *upd.Blocked)
+			set.add("blocked", *upd.Blocked)
 		}
 		switch {
 		case upd.IsSolved == nil, *upd.IsSolved && cur.isSolved:
 			// Solving a solved contact keeps who solved it and when.
 		case *upd.IsSolved:
-			col("is_solved", true)
-			col("solved_by_agent_id", p.UserID)
-			col("solved_date", tx.now)
+			set.add("is_solved", true)
+			set.add("solved_by_agent_id", p.UserID)
+			set.add("solved_date", tx.now)
 		default:
-			col("is_solved", false)
-			col("solved_by_agent_id", nil)
-			col("solved_date", nil)
+			set.add("is_solved", false)
+			set.add("solved_by_agent_id", nil)
+			set.add("solved_date", nil)
 		}
 		if upd.CustomFields != nil {
 			var fields []plaza.CustomField
@@ -255,11 +241,11 @@ func (s *ContactService) UpdateContact(ctx context.Context, id string, upd plaza
 			if err != nil {
 				return err
 			}
-			col("custom_fields", string(b))
+			set.add("custom_fields", string(b))
 		}
-		col("updated_date", tx.now)
-		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET `+strings.Join(set, ", ")+
-			` WHERE workspace_id = $1 AND id = $2`, args...); err != nil {
+		set.add("updated_date", tx.now)
+		cols, args := set.render(ws, id)
+		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET `+cols+` WHERE workspace_id = $1 AND id = $2`, args...); err != nil {
 			return fmt.Errorf("update contact: %w", err)
 		}
 		if upd.Tags != nil {
@@ -284,46 +270,28 @@ func (s *ContactService) UpdateContact(ctx context.Context, id string, upd plaza
 // checkContactUpdate checks upd's references, and that the contact keeps
 // what its channel needs: a number on WhatsApp, an e-mail elsewhere.
 func (s *ContactService) checkContactUpdate(ctx context.Context, tx *Tx, ws string, cur lockedContact, upd plaza.ContactUpdate) error {
-	return checkContactRefs(
-		func() error {
-			if upd.StageID == nil {
-				return nil
-			}
-			return tx.checkStage(ctx, ws, plaza.PipelineContact, "stageId", *upd.StageID)
-		},
-		func() error {
-			if upd.SegmentationID == nil || *upd.SegmentationID == "" {
-				return nil
-			}
-			return tx.checkSegmentation(ctx, ws, "segmentationId", *upd.SegmentationID)
-		},
-		func() error {
-			if upd.AssignedAgentID == nil || *upd.AssignedAgentID == "" {
-				return nil
-			}
-			return tx.checkMember(ctx, ws, "assignedAgentId", *upd.AssignedAgentID)
-		},
-		func() error {
-			if upd.Tags == nil {
-				return nil
-			}
-			return tx.checkTags(ctx, ws, "tags", *upd.Tags)
-		},
-		func() error {
-			if cur.platformID == plaza.PlatformWhatsApp && upd.Phone != nil && *upd.Phone == "" {
-				return plaza.Invalid(plaza.FieldError{Field: upd.PhoneField,
-					Message: upd.PhoneField + " cannot be removed from a WhatsApp contact (platformId 2)."})
-			}
-			return nil
-		},
-		func() error {
-			if cur.platformID != plaza.PlatformWhatsApp && upd.Email != nil && *upd.Email == "" {
-				return plaza.Invalid(plaza.FieldError{Field: "email",
-					Message: "email cannot be removed from a contact that is not on WhatsApp (platformId other than 2)."})
-			}
-			return nil
-		},
-	)
+	var errs []error
+	if upd.StageID != nil {
+		errs = append(errs, tx.checkStage(ctx, ws, plaza.PipelineContact, "stageId", *upd.StageID))
+	}
+	if upd.SegmentationID != nil && *upd.SegmentationID != "" {
+		errs = append(errs, tx.checkSegmentation(ctx, ws, "segmentationId", *upd.SegmentationID))
+	}
+	if upd.AssignedAgentID != nil && *upd.AssignedAgentID != "" {
+		errs = append(errs, tx.checkMember(ctx, ws, "assignedAgentId", *upd.AssignedAgentID))
+	}
+	if upd.Tags != nil {
+		errs = append(errs, tx.checkTags(ctx, ws, "tags", *upd.Tags))
+	}
+	if cur.platformID == plaza.PlatformWhatsApp && upd.Phone != nil && *upd.Phone == "" {
+		errs = append(errs, plaza.Invalid(plaza.FieldError{Field: upd.PhoneField,
+			Message: upd.PhoneField + " cannot be removed from a WhatsApp contact (platformId 2)."}))
+	}
+	if cur.platformID != plaza.PlatformWhatsApp && upd.Email != nil && *upd.Email == "" {
+		errs = append(errs, plaza.Invalid(plaza.FieldError{Field: "email",
+			Message: "email cannot be removed from a contact that is not on WhatsApp (platformId other than 2)."}))
+	}
+	return joinInvalid(errs...)
 }
 
 // MaxDeleteBatch is the most contacts one delete-batch may name.
@@ -361,7 +329,7 @@ func (s *ContactService) DeleteContacts(ctx context.Context, ids []string) ([]st
 			lock = ` FOR UPDATE`
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT id FROM contacts WHERE workspace_id = $1 AND deletion_date IS NULL
-			AND id IN (`+contactParams(2, len(unique))+`)`+lock, args...)
+			AND id IN (`+placeholders(2, len(unique))+`)`+lock, args...)
 		if err != nil {
 			return err
 		}
@@ -390,7 +358,7 @@ func (s *ContactService) DeleteContacts(ctx context.Context, ids []string) ([]st
 		args = append(args, tx.now, p.UserID)
 		n := len(args)
 		_, err = tx.ExecContext(ctx, fmt.Sprintf(`UPDATE contacts SET deletion_date = $%d, updated_date = $%d, user_deletion = $%d
-			WHERE workspace_id = $1 AND deletion_date IS NULL AND id IN (%s)`, n-1, n-1, n, contactParams(2, len(unique))), args...)
+			WHERE workspace_id = $1 AND deletion_date IS NULL AND id IN (%s)`, n-1, n-1, n, placeholders(2, len(unique))), args...)
 		if err != nil {
 			return fmt.Errorf("delete contacts: %w", err)
 		}
@@ -419,7 +387,7 @@ func (s *ContactService) AddContactActivity(ctx context.Context, contactID, cont
 	actor := p.Actor()
 	a := &plaza.ContactActivity{ID: newID(), Content: content, CategoryType: categoryType, ActorType: actor.Type, ActorID: actor.ID}
 	err = s.db.inTx(ctx, func(tx *Tx) error {
-		ok, err := tx.exists(ctx, `SELECT 1 FROM contacts WHERE workspace_id = $1 AND id = $2 AND deletion_date IS NULL`, p.WorkspaceID, contactID)
+		ok, err := isLive(ctx, tx, "contacts", p.WorkspaceID, contactID)
 		if err != nil {
 			return err
 		} else if !ok {
@@ -446,14 +414,10 @@ func (s *ContactService) FindContactActivities(ctx context.Context, contactID st
 	if err != nil {
 		return nil, false, err
 	}
-	var one int
-	err = s.db.read.QueryRowContext(ctx, `SELECT 1 FROM contacts WHERE workspace_id = $1 AND id = $2 AND deletion_date IS NULL`,
-		p.WorkspaceID, contactID).Scan(&one)
-	if err != nil {
-		if err = normalize(err); plaza.ErrorCode(err) == plaza.ENOTFOUND {
-			return nil, false, errContactNotFound
-		}
+	if ok, err := isLive(ctx, s.db.read, "contacts", p.WorkspaceID, contactID); err != nil {
 		return nil, false, err
+	} else if !ok {
+		return nil, false, errContactNotFound
 	}
 	args := []any{p.WorkspaceID, contactID, page.Size() + 1}
 	after := ""
@@ -481,9 +445,6 @@ func (s *ContactService) FindContactActivities(ctx context.Context, contactID st
 	if err := closeRows(rows); err != nil {
 		return nil, false, err
 	}
-	more := len(activities) > page.Size()
-	if more {
-		activities = activities[:page.Size()]
-	}
+	activities, more := cutPage(activities, page.Size())
 	return activities, more, nil
 }

@@ -11,6 +11,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -38,6 +39,24 @@ const (
 
 //go:embed migrations
 var migrationsFS embed.FS
+
+// plaza_lower is the lower case searches compare in: LOWER with Unicode
+// case folding. SQLite's own LOWER folds ASCII only ("É" stays "É"), so
+// Plaza registers plaza_lower for every connection the sqlite driver opens;
+// PostgreSQL gets a function of the same name from migration 0006.
+func init() {
+	sqlite.MustRegisterDeterministicScalarFunction("plaza_lower", 1, sqliteLower)
+}
+
+func sqliteLower(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	switch v := args[0].(type) {
+	case string:
+		return strings.ToLower(v), nil
+	case []byte:
+		return strings.ToLower(string(v)), nil
+	}
+	return args[0], nil // NULL, or a number: nothing to fold
+}
 
 // DB is a handle on Plaza's database.
 type DB struct {
@@ -183,6 +202,19 @@ type Tx struct {
 	now time.Time
 }
 
+// querier is what reads run on: the read pool (*sql.DB) or a write
+// transaction (*Tx), so one read helper serves a public method's plain read
+// and a write that reads inside its transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+var (
+	_ querier = (*sql.DB)(nil)
+	_ querier = (*Tx)(nil)
+)
+
 // inTx runs fn in a write transaction, committing when it returns nil.
 func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	sqlTx, err := db.write.BeginTx(ctx, nil)
@@ -207,6 +239,23 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		}
 	}()
 	return fn(tx)
+}
+
+// softDelete marks the live row id of the workspace's table deleted by
+// userID, at the transaction's time; the row keeps its data and is not
+// found any more. deleted is false when there was no such live row. table
+// is a table name written in Plaza's code, never input.
+func (tx *Tx) softDelete(ctx context.Context, table, workspaceID, id, userID string) (deleted bool, err error) {
+	res, err := tx.ExecContext(ctx, `UPDATE `+table+` SET deletion_date = $3, user_deletion = $4
+		WHERE workspace_id = $1 AND id = $2 AND deletion_date IS NULL`, workspaceID, id, tx.now, userID)
+	if err != nil {
+		return false, fmt.Errorf("delete from %s: %w", table, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	return n > 0, nil
 }
 
 // Migrate applies every migration not yet applied, each in its own

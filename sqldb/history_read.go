@@ -32,12 +32,9 @@ func (s *HistoryService) FindStageHistory(ctx context.Context, entity, recordID 
 	default:
 		return nil, plaza.Errorf(plaza.ENOTFOUND, "No history of %q records.", entity)
 	}
-	var n int
-	err = s.db.read.QueryRowContext(ctx, `SELECT count(*) FROM `+table+` WHERE workspace_id = $1 AND id = $2 AND deletion_date IS NULL`,
-		p.WorkspaceID, recordID).Scan(&n)
-	if err != nil {
+	if ok, err := isLive(ctx, s.db.read, table, p.WorkspaceID, recordID); err != nil {
 		return nil, err
-	} else if n == 0 {
+	} else if !ok {
 		return nil, plaza.Errorf(plaza.ENOTFOUND, "%s not found.", what)
 	}
 	rows, err := s.db.read.QueryContext(ctx, `SELECT id, entity, record_id, from_stage_id, to_stage_id, from_win_loss,

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/plaza-crm/plaza"
 )
@@ -28,12 +27,6 @@ const opportunitySequence = "opportunity"
 func opportCode(n int64) string { return fmt.Sprintf("OPP-%06d", n) }
 
 func errOpportunityNotFound() error { return plaza.Errorf(plaza.ENOTFOUND, "Opportunity not found.") }
-
-// sqlQuerier is what reads need, from the read pool or a transaction.
-type sqlQuerier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
 
 const opportunityColumns = `id, workspace_id, opport_code, opport_status, win_loss_status, win_loss_date, final_amount,
 	loss_reason, creation_type_id, status_id, name, description, amount, user_creation, contact_id, expiration_date,
@@ -69,7 +62,7 @@ func scanOpportunity(row scanner) (*plaza.Opportunity, error) {
 // findOpportunity returns a live opportunity of the workspace with its
 // activities; ENOTFOUND otherwise. lock takes the row for update (on
 // PostgreSQL; SQLite's writer already excludes every other).
-func findOpportunity(ctx context.Context, q sqlQuerier, dialect Dialect, workspaceID, id string, lock bool) (*plaza.Opportunity, error) {
+func findOpportunity(ctx context.Context, q querier, dialect Dialect, workspaceID, id string, lock bool) (*plaza.Opportunity, error) {
 	query := `SELECT ` + opportunityColumns + ` FROM opportunities WHERE workspace_id = $1 AND id = $2 AND deletion_date IS NULL`
 	if lock && dialect == Postgres {
 		query += ` FOR UPDATE`
@@ -128,7 +121,7 @@ func (s *OpportunityService) FindOpportunities(ctx context.Context, f plaza.Oppo
 	}
 	if f.Q != "" {
 		q := arg(likePattern(f.Q))
-		where = append(where, `(LOWER(name) LIKE `+q+` ESCAPE '\' OR LOWER(description) LIKE `+q+` ESCAPE '\' OR LOWER(opport_code) LIKE `+q+` ESCAPE '\')`)
+		where = append(where, `(plaza_lower(name) LIKE `+q+` ESCAPE '\' OR plaza_lower(description) LIKE `+q+` ESCAPE '\' OR plaza_lower(opport_code) LIKE `+q+` ESCAPE '\')`)
 	}
 	size := f.Page.Size()
 	rows, err := s.db.read.QueryContext(ctx, `SELECT `+opportunityColumns+` FROM opportunities WHERE `+
@@ -148,31 +141,8 @@ func (s *OpportunityService) FindOpportunities(ctx context.Context, f plaza.Oppo
 	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
-	more := len(list) > size
-	if more {
-		list = list[:size]
-	}
+	list, more := cutPage(list, size)
 	return list, more, nil
-}
-
-// fieldErrors merges the EINVALID errors of several checks into one that
-// names every field; any other error wins.
-func mergeFieldErrors(errs ...error) error {
-	var fields []plaza.FieldError
-	for _, err := range errs {
-		var e *plaza.Error
-		if err == nil {
-			continue
-		} else if errors.As(err, &e) && e.Code == plaza.EINVALID {
-			fields = append(fields, e.Fields...)
-		} else {
-			return err
-		}
-	}
-	if len(fields) == 0 {
-		return nil
-	}
-	return plaza.Invalid(fields...)
 }
 
 // opportunityRefs checks the references an opportunity's write names:
@@ -195,7 +165,7 @@ func (tx *Tx) checkOpportunityRefs(ctx context.Context, workspaceID string, r op
 	if r.segmentationID != "" {
 		errs = append(errs, tx.checkSegmentation(ctx, workspaceID, "segmentationId", r.segmentationID))
 	}
-	return mergeFieldErrors(errs...)
+	return joinInvalid(errs...)
 }
 
 // nextCardOrder is the orderInCards of a card put at the end of a stage's
@@ -205,17 +175,6 @@ func (tx *Tx) nextCardOrder(ctx context.Context, workspaceID, stageID string) (i
 	err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(order_in_cards), 0) + 1 FROM opportunities
 		WHERE workspace_id = $1 AND stage_id = $2 AND deletion_date IS NULL`, workspaceID, stageID).Scan(&n)
 	return n, err
-}
-
-// storedTime is t as the database keeps it, to the microsecond, so what is
-// written equals what is read back on both databases.
-func storedTime(t plaza.Time) plaza.Time { return plaza.NewTime(t.Truncate(time.Microsecond)) }
-
-func nilIfEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
 
 func customFieldsJSON(fs []plaza.OpportunityCustomField) (string, error) {
@@ -351,46 +310,42 @@ func (s *OpportunityService) UpdateOpportunity(ctx context.Context, id string, u
 			return err
 		}
 
-		args := []any{ws, id, tx.now}
-		set := []string{"updated_date = $3"}
-		assign := func(col string, v any) {
-			args = append(args, v)
-			set = append(set, col+" = $"+strconv.Itoa(len(args)))
-		}
+		var set setList
+		set.add("updated_date", tx.now)
 		if upd.Name != nil {
-			assign("name", strings.TrimSpace(*upd.Name))
+			set.add("name", strings.TrimSpace(*upd.Name))
 		}
 		if upd.Description != nil {
-			assign("description", *upd.Description)
+			set.add("description", *upd.Description)
 		}
 		if upd.Amount != nil {
-			assign("amount", *upd.Amount)
+			set.add("amount", *upd.Amount)
 		}
 		if upd.FinalAmount != nil {
-			assign("final_amount", *upd.FinalAmount)
+			set.add("final_amount", *upd.FinalAmount)
 		}
 		if upd.ContactID != nil {
-			assign("contact_id", nilIfEmpty(*upd.ContactID))
+			set.add("contact_id", nilIfEmpty(*upd.ContactID))
 		}
 		if upd.AssignedAgentID != nil {
-			assign("assigned_agent_id", nilIfEmpty(*upd.AssignedAgentID))
+			set.add("assigned_agent_id", nilIfEmpty(*upd.AssignedAgentID))
 		}
 		if upd.SegmentationID != nil {
-			assign("segmentation_id", nilIfEmpty(*upd.SegmentationID))
+			set.add("segmentation_id", nilIfEmpty(*upd.SegmentationID))
 		}
 		if upd.ExpirationDate != nil {
 			var v any
 			if !upd.ExpirationDate.IsZero() {
 				v = storedTime(*upd.ExpirationDate).Time
 			}
-			assign("expiration_date", v)
+			set.add("expiration_date", v)
 		}
 		if upd.CustomFields != nil {
 			custom, err := customFieldsJSON(plaza.MergeCustomFields(cur.CustomFields, *upd.CustomFields))
 			if err != nil {
 				return err
 			}
-			assign("custom_fields", custom)
+			set.add("custom_fields", custom)
 		}
 		moved := upd.StageID != nil && (cur.StageID == nil || *cur.StageID != *upd.StageID)
 		if moved {
@@ -398,12 +353,12 @@ func (s *OpportunityService) UpdateOpportunity(ctx context.Context, id string, u
 			if err != nil {
 				return err
 			}
-			assign("stage_id", *upd.StageID)
-			assign("order_in_cards", order)
-			assign("order_in_cards_updated", tx.now)
+			set.add("stage_id", *upd.StageID)
+			set.add("order_in_cards", order)
+			set.add("order_in_cards_updated", tx.now)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE opportunities SET `+strings.Join(set, ", ")+
-			` WHERE workspace_id = $1 AND id = $2`, args...)
+		cols, args := set.render(ws, id)
+		_, err = tx.ExecContext(ctx, `UPDATE opportunities SET `+cols+` WHERE workspace_id = $1 AND id = $2`, args...)
 		if err != nil {
 			return fmt.Errorf("update opportunity: %w", err)
 		}
@@ -496,16 +451,10 @@ func (s *OpportunityService) DeleteOpportunity(ctx context.Context, id string) e
 		return err
 	}
 	return s.db.inTx(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE opportunities SET deletion_date = $3, user_deletion = $4
-			WHERE workspace_id = $1 AND id = $2 AND deletion_date IS NULL`, p.WorkspaceID, id, tx.now, p.UserID)
-		if err != nil {
-			return fmt.Errorf("delete opportunity: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
+		deleted, err := tx.softDelete(ctx, "opportunities", p.WorkspaceID, id, p.UserID)
+		if err == nil && !deleted {
 			return errOpportunityNotFound()
 		}
-		return nil
+		return err
 	})
 }

@@ -19,8 +19,7 @@ func (s *OpportunityService) CreateOpportunityActivity(ctx context.Context, oppo
 	}
 	a := &plaza.OpportunityActivity{ID: newID(), Content: *in.Content, Date: storedTime(*in.Date), CategoryType: *in.CategoryType, UserID: &p.UserID}
 	err = s.db.inTx(ctx, func(tx *Tx) error {
-		ok, err := tx.exists(ctx, `SELECT 1 FROM opportunities WHERE workspace_id = $1 AND id = $2 AND deletion_date IS NULL`,
-			p.WorkspaceID, opportunityID)
+		ok, err := isLive(ctx, tx, "opportunities", p.WorkspaceID, opportunityID)
 		if err != nil {
 			return err
 		} else if !ok {
@@ -49,18 +48,15 @@ func (s *OpportunityService) FindOpportunityActivities(ctx context.Context, oppo
 	if err != nil {
 		return nil, err
 	}
-	var n int
-	err = s.db.read.QueryRowContext(ctx, `SELECT count(*) FROM opportunities WHERE workspace_id = $1 AND id = $2 AND deletion_date IS NULL`,
-		p.WorkspaceID, opportunityID).Scan(&n)
-	if err != nil {
+	if ok, err := isLive(ctx, s.db.read, "opportunities", p.WorkspaceID, opportunityID); err != nil {
 		return nil, err
-	} else if n == 0 {
+	} else if !ok {
 		return nil, errOpportunityNotFound()
 	}
 	return findOpportunityActivities(ctx, s.db.read, p.WorkspaceID, opportunityID)
 }
 
-func findOpportunityActivities(ctx context.Context, q sqlQuerier, workspaceID, opportunityID string) ([]plaza.OpportunityActivity, error) {
+func findOpportunityActivities(ctx context.Context, q querier, workspaceID, opportunityID string) ([]plaza.OpportunityActivity, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id, content, date, category_type, user_id, creation_date
 		FROM opportunity_activities WHERE workspace_id = $1 AND opportunity_id = $2 ORDER BY id DESC`, workspaceID, opportunityID)
 	if err != nil {

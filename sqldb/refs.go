@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/plaza-crm/plaza"
 )
@@ -14,27 +13,61 @@ import (
 // caller's workspace into an EINVALID naming the field, so a bad id is a
 // clear 400 and never a dangling reference or a foreign-key error.
 
-// exists reports whether query (taking workspace id and id) finds a row.
-func (tx *Tx) exists(ctx context.Context, query string, args ...any) (bool, error) {
+// exists reports whether query finds a row.
+func exists(ctx context.Context, q querier, query string, args ...any) (bool, error) {
 	var one int
-	err := tx.QueryRowContext(ctx, query, args...).Scan(&one)
+	err := q.QueryRowContext(ctx, query, args...).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
 	return err == nil, err
 }
 
+// isLive reports whether the workspace's table has the row id, not
+// deleted. table is a table name written in Plaza's code, never input.
+func isLive(ctx context.Context, q querier, table, workspaceID, id string) (bool, error) {
+	return exists(ctx, q, `SELECT 1 FROM `+table+` WHERE workspace_id = $1 AND id = $2 AND deletion_date IS NULL`, workspaceID, id)
+}
+
 func invalidRef(field, what, id string) error {
 	return plaza.Invalid(plaza.FieldError{Field: field, Message: fmt.Sprintf("%s %q does not exist in this workspace.", what, id)})
 }
 
-// checkStage checks that stageID is a stage of the workspace's pipeline.
-func (tx *Tx) checkStage(ctx context.Context, workspaceID string, pipeline plaza.Pipeline, field, stageID string) error {
-	ok, err := tx.exists(ctx, `SELECT 1 FROM stages WHERE workspace_id = $1 AND id = $2 AND pipeline = $3`, workspaceID, stageID, pipeline)
+// checkRef is the EINVALID naming field, for the what named id, unless
+// query (with args) finds a row.
+func (tx *Tx) checkRef(ctx context.Context, field, what, id, query string, args ...any) error {
+	ok, err := exists(ctx, tx, query, args...)
 	if err == nil && !ok {
-		return invalidRef(field, "Stage", stageID)
+		return invalidRef(field, what, id)
 	}
 	return err
+}
+
+// joinInvalid joins the EINVALID errors of several checks into one that
+// names every bad field, in order; the first error of another kind is
+// returned instead.
+func joinInvalid(errs ...error) error {
+	var fields []plaza.FieldError
+	for _, err := range errs {
+		var e *plaza.Error
+		if err == nil {
+			continue
+		} else if errors.As(err, &e) && e.Code == plaza.EINVALID {
+			fields = append(fields, e.Fields...)
+		} else {
+			return err
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	return plaza.Invalid(fields...)
+}
+
+// checkStage checks that stageID is a stage of the workspace's pipeline.
+func (tx *Tx) checkStage(ctx context.Context, workspaceID string, pipeline plaza.Pipeline, field, stageID string) error {
+	return tx.checkRef(ctx, field, "Stage", stageID,
+		`SELECT 1 FROM stages WHERE workspace_id = $1 AND id = $2 AND pipeline = $3`, workspaceID, stageID, pipeline)
 }
 
 // defaultStage returns the default stage of the workspace's pipeline, or
@@ -51,22 +84,16 @@ func (tx *Tx) defaultStage(ctx context.Context, workspaceID string, pipeline pla
 
 // checkSegmentation checks that id is a segmentation of the workspace.
 func (tx *Tx) checkSegmentation(ctx context.Context, workspaceID, field, id string) error {
-	ok, err := tx.exists(ctx, `SELECT 1 FROM segmentations WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
-	if err == nil && !ok {
-		return invalidRef(field, "Segmentation", id)
-	}
-	return err
+	return tx.checkRef(ctx, field, "Segmentation", id,
+		`SELECT 1 FROM segmentations WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
 }
 
-// checkTags checks that every id is a tag of the workspace.
+// checkTags checks that every id is a tag of the workspace, naming the
+// first that is not.
 func (tx *Tx) checkTags(ctx context.Context, workspaceID, field string, ids []string) error {
 	for _, id := range ids {
-		ok, err := tx.exists(ctx, `SELECT 1 FROM tags WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
-		if err != nil {
+		if err := tx.checkRef(ctx, field, "Tag", id, `SELECT 1 FROM tags WHERE workspace_id = $1 AND id = $2`, workspaceID, id); err != nil {
 			return err
-		}
-		if !ok {
-			return invalidRef(field, "Tag", id)
 		}
 	}
 	return nil
@@ -75,30 +102,21 @@ func (tx *Tx) checkTags(ctx context.Context, workspaceID, field string, ids []st
 // checkMember checks that userID is a member of the workspace (the
 // assignee of a contact, opportunity or task).
 func (tx *Tx) checkMember(ctx context.Context, workspaceID, field, userID string) error {
-	ok, err := tx.exists(ctx, `SELECT 1 FROM workspace_members WHERE workspace_id = $1 AND user_id = $2`, workspaceID, userID)
-	if err == nil && !ok {
-		return invalidRef(field, "User", userID)
-	}
-	return err
+	return tx.checkRef(ctx, field, "User", userID,
+		`SELECT 1 FROM workspace_members WHERE workspace_id = $1 AND user_id = $2`, workspaceID, userID)
 }
 
 // checkContact checks that id is a live (not deleted) contact of the
 // workspace.
 func (tx *Tx) checkContact(ctx context.Context, workspaceID, field, id string) error {
-	ok, err := tx.exists(ctx, `SELECT 1 FROM contacts WHERE workspace_id = $1 AND id = $2 AND deletion_date IS NULL`, workspaceID, id)
-	if err == nil && !ok {
-		return invalidRef(field, "Contact", id)
-	}
-	return err
+	return tx.checkRef(ctx, field, "Contact", id,
+		`SELECT 1 FROM contacts WHERE workspace_id = $1 AND id = $2 AND deletion_date IS NULL`, workspaceID, id)
 }
 
 // checkOpportunity checks that id is a live opportunity of the workspace.
 func (tx *Tx) checkOpportunity(ctx context.Context, workspaceID, field, id string) error {
-	ok, err := tx.exists(ctx, `SELECT 1 FROM opportunities WHERE workspace_id = $1 AND id = $2 AND deletion_date IS NULL`, workspaceID, id)
-	if err == nil && !ok {
-		return invalidRef(field, "Opportunity", id)
-	}
-	return err
+	return tx.checkRef(ctx, field, "Opportunity", id,
+		`SELECT 1 FROM opportunities WHERE workspace_id = $1 AND id = $2 AND deletion_date IS NULL`, workspaceID, id)
 }
 
 // nextSequence returns the next value of the workspace's named sequence.
@@ -110,10 +128,4 @@ func (tx *Tx) nextSequence(ctx context.Context, workspaceID, name string) (int64
 		ON CONFLICT (workspace_id, name) DO UPDATE SET value = sequences.value + 1
 		RETURNING value`, workspaceID, name).Scan(&v)
 	return v, err
-}
-
-// likePattern escapes s for a LIKE ... ESCAPE '\' match anywhere.
-func likePattern(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(strings.ToLower(s)) + "%"
 }

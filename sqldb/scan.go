@@ -8,6 +8,10 @@ import (
 	"github.com/plaza-crm/plaza"
 )
 
+// scanner is a row to scan: *sql.Row or *sql.Rows, so one scan function
+// serves a single-row read and a list.
+type scanner interface{ Scan(...any) error }
+
 // sqlTime scans a timestamp column on either database. PostgreSQL and
 // SQLite's declared TIMESTAMP columns give time.Time; SQLite gives text for
 // computed values, which is parsed in the format the driver writes.

@@ -33,7 +33,7 @@ const stageColumns = `id, pipeline, name, color, position, is_default, creation_
 
 // findStages returns the stages of one of the workspace's pipelines, in
 // order.
-func findStages(ctx context.Context, q sqlQuerier, workspaceID string, pipeline plaza.Pipeline) ([]plaza.Stage, error) {
+func findStages(ctx context.Context, q querier, workspaceID string, pipeline plaza.Pipeline) ([]plaza.Stage, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+stageColumns+` FROM stages WHERE workspace_id = $1 AND pipeline = $2
 		ORDER BY position, id`, workspaceID, pipeline)
 	if err != nil {
@@ -62,13 +62,16 @@ func stageIndex(stages []plaza.Stage, id string) int {
 	return -1
 }
 
-// lockPipeline serialises changes to a pipeline's stages: it bumps the
-// pipeline's version in the sequences table, whose row stays locked until
-// the transaction ends (on PostgreSQL, across replicas; SQLite has one
-// writer). Positions are then read and rewritten without races.
-func (tx *Tx) lockPipeline(ctx context.Context, workspaceID string, pipeline plaza.Pipeline) error {
-	_, err := tx.nextSequence(ctx, workspaceID, "pipeline:"+string(pipeline))
-	return err
+// lockPipeline serialises changes to a pipeline's stages and returns
+// them: it bumps the pipeline's version in the sequences table, whose row
+// stays locked until the transaction ends (on PostgreSQL, across replicas;
+// SQLite has one writer), so the positions read can be rewritten without
+// races.
+func (tx *Tx) lockPipeline(ctx context.Context, workspaceID string, pipeline plaza.Pipeline) ([]plaza.Stage, error) {
+	if _, err := tx.nextSequence(ctx, workspaceID, "pipeline:"+string(pipeline)); err != nil {
+		return nil, err
+	}
+	return findStages(ctx, tx, workspaceID, pipeline)
 }
 
 // FindPipelines returns the workspace's contact and opportunity pipelines.
@@ -118,10 +121,7 @@ func (s *PipelineService) CreateStage(ctx context.Context, pipelineID string, in
 		st.Color = *in.Color
 	}
 	err = s.db.inTx(ctx, func(tx *Tx) error {
-		if err := tx.lockPipeline(ctx, ws, pl); err != nil {
-			return err
-		}
-		stages, err := findStages(ctx, tx, ws, pl)
+		stages, err := tx.lockPipeline(ctx, ws, pl)
 		if err != nil {
 			return err
 		}
@@ -199,10 +199,7 @@ func (s *PipelineService) UpdateStage(ctx context.Context, pipelineID, stageID s
 	ws := p.WorkspaceID
 	var st *plaza.Stage
 	err = s.db.inTx(ctx, func(tx *Tx) error {
-		if err := tx.lockPipeline(ctx, ws, pl); err != nil {
-			return err
-		}
-		stages, err := findStages(ctx, tx, ws, pl)
+		stages, err := tx.lockPipeline(ctx, ws, pl)
 		if err != nil {
 			return err
 		}
@@ -265,10 +262,7 @@ func (s *PipelineService) ReorderStages(ctx context.Context, pipelineID string, 
 	ws := p.WorkspaceID
 	out := &plaza.PipelineStages{ID: pl, Name: pl.Title()}
 	err = s.db.inTx(ctx, func(tx *Tx) error {
-		if err := tx.lockPipeline(ctx, ws, pl); err != nil {
-			return err
-		}
-		stages, err := findStages(ctx, tx, ws, pl)
+		stages, err := tx.lockPipeline(ctx, ws, pl)
 		if err != nil {
 			return err
 		}
@@ -313,10 +307,7 @@ func (s *PipelineService) DeleteStage(ctx context.Context, pipelineID, stageID, 
 	ws := p.WorkspaceID
 	out := &plaza.StageDeletion{ID: stageID, MovedTo: nilIfEmpty(moveTo)}
 	err = s.db.inTx(ctx, func(tx *Tx) error {
-		if err := tx.lockPipeline(ctx, ws, pl); err != nil {
-			return err
-		}
-		stages, err := findStages(ctx, tx, ws, pl)
+		stages, err := tx.lockPipeline(ctx, ws, pl)
 		if err != nil {
 			return err
 		}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/plaza-crm/plaza"
 )
@@ -20,13 +19,6 @@ type TaskService struct{ db *DB }
 func NewTaskService(db *DB) *TaskService { return &TaskService{db: db} }
 
 var _ plaza.TaskService = (*TaskService)(nil)
-
-// taskQuerier is what reads need, from the read pool or inside a
-// transaction.
-type taskQuerier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
 
 // CreateTask validates in, checks every reference it makes and inserts the
 // task with its assignees in one transaction.
@@ -65,7 +57,7 @@ func (s *TaskService) CreateTask(ctx context.Context, in plaza.TaskCreate) (*pla
 			user_creation, creation_date, updated_date)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $12, $12)`,
 			ws, id, in.Name, in.Description, in.Notes, plaza.TaskStatusActive, *state, in.ProjectID,
-			in.ContactID, in.OpportunityID, taskTime(in.ExpirationDate), tx.now, p.UserID)
+			in.ContactID, in.OpportunityID, nullTime(in.ExpirationDate), tx.now, p.UserID)
 		if err != nil {
 			return fmt.Errorf("insert task: %w", err)
 		}
@@ -95,34 +87,18 @@ type taskRefs struct {
 // checkTaskRefs checks every reference and names every bad one in a
 // single EINVALID.
 func (tx *Tx) checkTaskRefs(ctx context.Context, ws string, r taskRefs) error {
-	var bad []plaza.FieldError
-	collect := func(err error) error {
-		var e *plaza.Error
-		if errors.As(err, &e) && e.Code == plaza.EINVALID {
-			bad = append(bad, e.Fields...)
-			return nil
-		}
-		return err
-	}
+	var errs []error
 	if r.ContactID != nil {
-		if err := collect(tx.checkContact(ctx, ws, "contactId", *r.ContactID)); err != nil {
-			return err
-		}
+		errs = append(errs, tx.checkContact(ctx, ws, "contactId", *r.ContactID))
 	}
 	if r.OpportunityID != nil {
-		if err := collect(tx.checkOpportunity(ctx, ws, "opportunityId", *r.OpportunityID)); err != nil {
-			return err
-		}
+		errs = append(errs, tx.checkOpportunity(ctx, ws, "opportunityId", *r.OpportunityID))
 	}
 	if r.ProjectStatusID != nil {
-		if err := collect(tx.checkTaskState(ctx, ws, "projectStatusId", *r.ProjectStatusID)); err != nil {
-			return err
-		}
+		errs = append(errs, tx.checkTaskState(ctx, ws, "projectStatusId", *r.ProjectStatusID))
 	}
 	if r.ProjectID != nil {
-		if err := collect(tx.checkProject(ctx, ws, "projectId", *r.ProjectID)); err != nil {
-			return err
-		}
+		errs = append(errs, tx.checkProject(ctx, ws, "projectId", *r.ProjectID))
 	}
 	if r.SetAssignees {
 		for _, u := range r.Assignees {
@@ -130,33 +106,20 @@ func (tx *Tx) checkTaskRefs(ctx context.Context, ws string, r taskRefs) error {
 			if r.Assignee != nil && *r.Assignee == u {
 				field = "assignedUserId"
 			}
-			if err := collect(tx.checkMember(ctx, ws, field, u)); err != nil {
-				return err
-			}
+			errs = append(errs, tx.checkMember(ctx, ws, field, u))
 		}
 	}
-	if len(bad) > 0 {
-		return plaza.Invalid(bad...)
-	}
-	return nil
+	return joinInvalid(errs...)
 }
 
 // checkTaskState checks that id is a task state of the workspace.
 func (tx *Tx) checkTaskState(ctx context.Context, ws, field, id string) error {
-	ok, err := tx.exists(ctx, `SELECT 1 FROM task_states WHERE workspace_id = $1 AND id = $2`, ws, id)
-	if err == nil && !ok {
-		return invalidRef(field, "Task state", id)
-	}
-	return err
+	return tx.checkRef(ctx, field, "Task state", id, `SELECT 1 FROM task_states WHERE workspace_id = $1 AND id = $2`, ws, id)
 }
 
 // checkProject checks that id is a project of the workspace.
 func (tx *Tx) checkProject(ctx context.Context, ws, field, id string) error {
-	ok, err := tx.exists(ctx, `SELECT 1 FROM projects WHERE workspace_id = $1 AND id = $2`, ws, id)
-	if err == nil && !ok {
-		return invalidRef(field, "Project", id)
-	}
-	return err
+	return tx.checkRef(ctx, field, "Project", id, `SELECT 1 FROM projects WHERE workspace_id = $1 AND id = $2`, ws, id)
 }
 
 // defaultTaskState returns the state new tasks start in: the workspace's
@@ -227,7 +190,7 @@ func scanTask(row scanner) (*plaza.Task, error) {
 }
 
 // findTask reads one live task with its assignees.
-func findTask(ctx context.Context, q taskQuerier, ws, id string) (*plaza.Task, error) {
+func findTask(ctx context.Context, q querier, ws, id string) (*plaza.Task, error) {
 	t, err := scanTask(q.QueryRowContext(ctx, `SELECT `+taskColumns+` FROM tasks t
 		WHERE t.workspace_id = $1 AND t.id = $2 AND t.deletion_date IS NULL`, ws, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -243,20 +206,18 @@ func findTask(ctx context.Context, q taskQuerier, ws, id string) (*plaza.Task, e
 }
 
 // loadTaskAssignees fills in the assignees of tasks with one query.
-func loadTaskAssignees(ctx context.Context, q taskQuerier, ws string, tasks []plaza.Task) error {
+func loadTaskAssignees(ctx context.Context, q querier, ws string, tasks []plaza.Task) error {
 	if len(tasks) == 0 {
 		return nil
 	}
 	args := []any{ws}
-	marks := make([]string, len(tasks))
 	index := map[string]int{}
 	for i, t := range tasks {
 		args = append(args, t.ID)
-		marks[i] = "$" + strconv.Itoa(i+2)
 		index[t.ID] = i
 	}
 	rows, err := q.QueryContext(ctx, `SELECT task_id, user_id FROM task_assignees
-		WHERE workspace_id = $1 AND task_id IN (`+strings.Join(marks, ", ")+`) ORDER BY task_id, user_id`, args...)
+		WHERE workspace_id = $1 AND task_id IN (`+placeholders(2, len(tasks))+`) ORDER BY task_id, user_id`, args...)
 	if err != nil {
 		return err
 	}
@@ -297,12 +258,12 @@ func (s *TaskService) FindTasks(ctx context.Context, f plaza.TaskFilter) ([]plaz
 			WHERE a.workspace_id = t.workspace_id AND a.task_id = t.id AND a.user_id = `+arg(f.AssignedUserID)+`)`)
 	}
 	if f.Name != "" {
-		where = append(where, `LOWER(t.name) LIKE `+arg(likePattern(f.Name))+` ESCAPE '\'`)
+		where = append(where, `plaza_lower(t.name) LIKE `+arg(likePattern(f.Name))+` ESCAPE '\'`)
 	}
 	if f.Q != "" {
 		q := arg(likePattern(f.Q))
-		where = append(where, `(LOWER(t.name) LIKE `+q+` ESCAPE '\' OR LOWER(t.description) LIKE `+q+
-			` ESCAPE '\' OR LOWER(COALESCE(t.notes, '')) LIKE `+q+` ESCAPE '\')`)
+		where = append(where, `(plaza_lower(t.name) LIKE `+q+` ESCAPE '\' OR plaza_lower(t.description) LIKE `+q+
+			` ESCAPE '\' OR plaza_lower(COALESCE(t.notes, '')) LIKE `+q+` ESCAPE '\')`)
 	}
 	if f.UpdatedSince != nil {
 		where = append(where, "t.updated_date >= "+arg(f.UpdatedSince.Time))
@@ -332,10 +293,7 @@ func (s *TaskService) FindTasks(ctx context.Context, f plaza.TaskFilter) ([]plaz
 	if err := closeRows(rows); err != nil {
 		return nil, false, err
 	}
-	more := len(tasks) > size
-	if more {
-		tasks = tasks[:size]
-	}
+	tasks, more := cutPage(tasks, size)
 	if err := loadTaskAssignees(ctx, s.db.read, p.WorkspaceID, tasks); err != nil {
 		return nil, false, err
 	}
@@ -380,43 +338,38 @@ func (s *TaskService) UpdateTask(ctx context.Context, id string, upd plaza.TaskU
 			return err
 		}
 
-		args := []any{ws, id}
-		var set []string
-		col := func(name string, v any) {
-			args = append(args, v)
-			set = append(set, name+" = $"+strconv.Itoa(len(args)))
-		}
+		var set setList
 		if upd.Name != nil {
-			col("name", *upd.Name)
+			set.add("name", *upd.Name)
 		}
 		if upd.Description != nil {
-			col("description", *upd.Description)
+			set.add("description", *upd.Description)
 		}
 		if upd.SetNotes {
-			col("notes", upd.Notes)
+			set.add("notes", upd.Notes)
 		}
 		if upd.SetExpirationDate {
-			col("expiration_date", taskTime(upd.ExpirationDate))
+			set.add("expiration_date", nullTime(upd.ExpirationDate))
 		}
 		if upd.ProjectStatusID != nil {
-			col("project_status_id", *upd.ProjectStatusID)
+			set.add("project_status_id", *upd.ProjectStatusID)
 			if *upd.ProjectStatusID != state {
 				// The card moved to another column of the board.
-				col("order_in_cards_updated", tx.now)
+				set.add("order_in_cards_updated", tx.now)
 			}
 		}
 		if upd.SetContact {
-			col("contact_id", upd.ContactID)
+			set.add("contact_id", upd.ContactID)
 		}
 		if upd.SetOpportunity {
-			col("opportunity_id", upd.OpportunityID)
+			set.add("opportunity_id", upd.OpportunityID)
 		}
 		if upd.SetProject {
-			col("project_id", upd.ProjectID)
+			set.add("project_id", upd.ProjectID)
 		}
-		if len(set) > 0 {
-			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET `+strings.Join(set, ", ")+
-				` WHERE workspace_id = $1 AND id = $2`, args...); err != nil {
+		if !set.empty() {
+			cols, args := set.render(ws, id)
+			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET `+cols+` WHERE workspace_id = $1 AND id = $2`, args...); err != nil {
 				return fmt.Errorf("update task: %w", err)
 			}
 		}
@@ -441,25 +394,10 @@ func (s *TaskService) DeleteTask(ctx context.Context, id string) error {
 		return err
 	}
 	return s.db.inTx(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE tasks SET deletion_date = $3, user_deletion = $4
-			WHERE workspace_id = $1 AND id = $2 AND deletion_date IS NULL`, p.WorkspaceID, id, tx.now, p.UserID)
-		if err != nil {
-			return fmt.Errorf("delete task: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
+		deleted, err := tx.softDelete(ctx, "tasks", p.WorkspaceID, id, p.UserID)
+		if err == nil && !deleted {
 			return plaza.Errorf(plaza.ENOTFOUND, "Task not found.")
 		}
-		return nil
+		return err
 	})
-}
-
-// taskTime is a nullable timestamp as a query argument, to the
-// microsecond both databases keep.
-func taskTime(t *plaza.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.Time.UTC().Truncate(time.Microsecond)
 }

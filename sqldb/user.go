@@ -47,8 +47,6 @@ var _ plaza.UserService = (*UserService)(nil)
 // the role.
 const userColumns = `u.id, u.name, u.last_name, u.email, u.avatar, u.creation_date, u.company`
 
-type scanner interface{ Scan(...any) error }
-
 func scanUser(row scanner) (*plaza.User, error) {
 	var u plaza.User
 	var created sqlTime

@@ -1,0 +1,4 @@
+-- plaza_lower, the lower case that searches compare in, is registered on
+-- every SQLite connection by Plaza itself (package sqldb), with Go's
+-- Unicode case folding; PostgreSQL's migration 0006 creates it there.
+-- Nothing to change in the schema.

@@ -21,6 +21,7 @@ const (
 	ETOOLARGE      = "too_large"     // 413 PAYLOAD_TOO_LARGE
 	EUNPROCESSABLE = "unprocessable" // 422 UNPROCESSABLE
 	ERATELIMITED   = "rate_limited"  // 429 RATE_LIMITED
+	EWINDOWCLOSED  = "window_closed" // 409 WINDOW_CLOSED: free-form message outside WhatsApp's 24-hour window
 	EINTERNAL      = "internal"      // 500 INTERNAL
 )
 

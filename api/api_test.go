@@ -86,13 +86,26 @@ func newTestServer(t *testing.T, dsn string) *testServer {
 	t.Helper()
 	db := sqldbtest.MustOpen(t, dsn)
 	ts := &testServer{t: t, DB: db, Mailer: &inbox{}, Logs: &syncBuffer{}}
-	auth := sqldb.NewAuthService(db, testSecret)
+	srv := newAPIServer(t, db, ts.Mailer, slog.New(slog.NewJSONHandler(ts.Logs, nil)))
+	ts.Users = srv.Users.(*sqldb.UserService)
+	ts.API = srv
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	ts.URL = hs.URL
+	return ts
+}
+
+// newAPIServer wires every service of db into an API server, as
+// cmd/plaza does, with an insert-only job queue (tests that need workers
+// start them).
+func newAPIServer(tb testing.TB, db *sqldb.DB, mailer plaza.Mailer, logger *slog.Logger) *api.Server {
+	tb.Helper()
 	if _, err := db.OpenQueue(sqldb.QueueConfig{}); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	ts.Users = sqldb.NewUserService(db, auth, ts.Mailer)
+	auth := sqldb.NewAuthService(db, testSecret)
 	srv := api.NewServer(testSecret)
-	srv.Users = ts.Users
+	srv.Users = sqldb.NewUserService(db, auth, mailer)
 	srv.Workspaces = sqldb.NewWorkspaceService(db)
 	srv.Opportunities = sqldb.NewOpportunityService(db)
 	srv.Pipelines = sqldb.NewPipelineService(db)
@@ -104,14 +117,11 @@ func newTestServer(t *testing.T, dsn string) *testServer {
 	srv.Idempotency = sqldb.NewIdempotencyStore(db)
 	srv.WhatsAppNumbers = sqldb.NewWhatsAppNumberService(db, testSecret)
 	srv.WhatsAppInbox = sqldb.NewWhatsAppInbox(db)
+	srv.Conversations = sqldb.NewConversationService(db)
 	srv.Ready = db.Ping
-	srv.Logger = slog.New(slog.NewJSONHandler(ts.Logs, nil))
+	srv.Logger = logger
 	srv.Version = "test"
-	ts.API = srv
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	ts.URL = hs.URL
-	return ts
+	return srv
 }
 
 // eachServer runs fn once per database with a fresh server.

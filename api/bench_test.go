@@ -2,15 +2,16 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/plaza-crm/plaza"
-	"github.com/plaza-crm/plaza/api"
 	"github.com/plaza-crm/plaza/sqldb"
 	"github.com/plaza-crm/plaza/sqldb/sqldbtest"
 )
@@ -26,15 +27,7 @@ import (
 // logging off, and bootstraps one workspace.
 func benchServer(b *testing.B, d sqldb.Dialect) (url string, a tenant) {
 	db := sqldbtest.MustOpen(b, sqldbtest.DSN(b, d))
-	auth := sqldb.NewAuthService(db, testSecret)
-	srv := api.NewServer(testSecret)
-	srv.Users = sqldb.NewUserService(db, auth, &inbox{})
-	srv.Workspaces = sqldb.NewWorkspaceService(db)
-	srv.Auth = auth
-	srv.Idempotency = sqldb.NewIdempotencyStore(db)
-	srv.Ready = db.Ping
-	srv.Logger = slog.New(slog.DiscardHandler)
-	hs := httptest.NewServer(srv)
+	hs := httptest.NewServer(newAPIServer(b, db, &inbox{}, slog.New(slog.DiscardHandler)))
 	b.Cleanup(hs.Close)
 	bs, err := db.Bootstrap(context.Background(), "Acme", plaza.UserCreate{Email: "ana@acme.test", Password: "correct-horse-1"})
 	if err != nil {
@@ -51,14 +44,21 @@ func benchDialects(b *testing.B, fn func(b *testing.B, d sqldb.Dialect)) {
 
 func benchRequest(b *testing.B, method, url, key, body string) {
 	b.Helper()
+	benchRequestFunc(b, method, url, key, func() string { return body })
+}
+
+// benchRequestFunc sends method url from parallel clients, each request
+// with the body body() gives.
+func benchRequestFunc(b *testing.B, method, url, key string, body func() string) {
+	b.Helper()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			var rd io.Reader
-			if body != "" {
-				rd = strings.NewReader(body)
+			if s := body(); s != "" {
+				rd = strings.NewReader(s)
 			}
 			req, _ := http.NewRequest(method, url, rd)
 			req.Header.Set("Authorization", "Bearer "+key)
@@ -89,5 +89,34 @@ func BenchmarkAPIKeyCreate(b *testing.B) {
 	benchDialects(b, func(b *testing.B, d sqldb.Dialect) {
 		url, a := benchServer(b, d)
 		benchRequest(b, "POST", url+"/api/apikey", a.APIKey, `{"name":"bench"}`)
+	})
+}
+
+// A CRM write: create a contact (phone normalisation, uniqueness checks,
+// default stage, stage history, one transaction).
+func BenchmarkContactCreate(b *testing.B) {
+	benchDialects(b, func(b *testing.B, d sqldb.Dialect) {
+		url, a := benchServer(b, d)
+		var n atomic.Int64
+		benchRequestFunc(b, "POST", url+"/api/contact", a.APIKey, func() string {
+			return fmt.Sprintf(`{"name":"Bench","platformId":1,"email":"c%d@bench.test"}`, n.Add(1))
+		})
+	})
+}
+
+// A CRM read: the first page (20) of a list of 200 contacts.
+func BenchmarkContactList(b *testing.B) {
+	benchDialects(b, func(b *testing.B, d sqldb.Dialect) {
+		url, a := benchServer(b, d)
+		for i := range 200 {
+			req, _ := http.NewRequest("POST", url+"/api/contact", strings.NewReader(fmt.Sprintf(`{"name":"Bench","platformId":1,"email":"l%d@bench.test"}`, i)))
+			req.Header.Set("Authorization", "Bearer "+a.APIKey)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil || resp.StatusCode != 200 {
+				b.Fatal(err, resp.StatusCode)
+			}
+			resp.Body.Close()
+		}
+		benchRequest(b, "GET", url+"/api/contact", a.APIKey, "")
 	})
 }

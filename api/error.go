@@ -23,6 +23,7 @@ var errorStatus = map[string]struct {
 	plaza.ETOOLARGE:      {http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE"},
 	plaza.EUNPROCESSABLE: {http.StatusUnprocessableEntity, "UNPROCESSABLE"},
 	plaza.ERATELIMITED:   {http.StatusTooManyRequests, "RATE_LIMITED"},
+	plaza.EWINDOWCLOSED:  {http.StatusConflict, "WINDOW_CLOSED"},
 	plaza.EINTERNAL:      {http.StatusInternalServerError, "INTERNAL"},
 	errMethodNotAllowed:  {http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED"},
 }

@@ -54,7 +54,7 @@ func buildOpenAPI(files fs.FS) ([]byte, error) {
 			return nil, err
 		}
 		doc["tags"] = append(doc["tags"].([]any), frag.Tags...)
-		if err := mergeInto(doc["paths"].(map[string]any), frag.Paths, name, "path"); err != nil {
+		if err := mergePaths(doc["paths"].(map[string]any), frag.Paths, name); err != nil {
 			return nil, err
 		}
 		components := doc["components"].(map[string]any)
@@ -99,6 +99,27 @@ func mergeInto(dst, src map[string]any, file, what string) error {
 	return nil
 }
 
+// mergePaths adds the path items of src to dst. Two fragments may share a
+// path (GET /api/message/conversation lists, POST sends) but not an
+// operation or a path-level key.
+func mergePaths(dst, src map[string]any, file string) error {
+	for path, item := range src {
+		cur, ok := dst[path].(map[string]any)
+		if !ok {
+			dst[path] = item
+			continue
+		}
+		add, ok := item.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: path %q is not an object", file, path)
+		}
+		if err := mergeInto(cur, add, file, "operation of path "+path+":"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // addIdempotency documents the Idempotency-Key middleware on every POST
 // that needs credentials, the way the middleware applies it: the header,
 // the 422 of a reused key, the 409 of a key still running, and the
@@ -115,7 +136,9 @@ func addIdempotency(doc map[string]any) {
 		params, _ := op["parameters"].([]any)
 		op["parameters"] = append(params, map[string]any{"$ref": "#/components/parameters/IdempotencyKey"})
 		responses := op["responses"].(map[string]any)
-		responses["422"] = map[string]any{"$ref": "#/components/responses/Unprocessable"}
+		if _, ok := responses["422"]; !ok { // an operation's own 422 must allow UNPROCESSABLE
+			responses["422"] = map[string]any{"$ref": "#/components/responses/Unprocessable"}
+		}
 		if _, ok := responses["409"]; !ok {
 			responses["409"] = map[string]any{"$ref": "#/components/responses/Conflict"}
 		}

@@ -85,6 +85,15 @@ func (s *Server) routeTable() []route {
 		{"GET /webhooks/whatsapp", authNone, s.handleWhatsAppWebhookVerify},
 		{"POST /webhooks/whatsapp", authSigned, s.handleWhatsAppWebhook},
 
+		// Messaging (Plazbot §3.10, §4): conversations and their messages.
+		{"GET /api/message/conversation", authRequired, s.handleConversationList},
+		{"GET /api/conversation", authRequired, s.handleConversationList},
+		{"GET /api/message/get-all", authRequired, s.handleMessageList},
+		{"GET /api/message/get-query-messages", authRequired, s.handleMessageSearch},
+
+		// Messages (Plazbot §3.9).
+		{"POST /api/message", authRequired, s.handleMessageSend},
+
 		// API keys (Plaza's extension).
 		// The workspace is the request's (x-workspace-id or the key's own).
 		{"POST /api/apikey", authRequired, s.handleAPIKeyCreate},

@@ -32,6 +32,10 @@ type Server struct {
 	// webhook deliveries.
 	WhatsAppNumbers plaza.WhatsAppNumberService
 	WhatsAppInbox   plaza.WhatsAppInbox
+	// Outbound sends messages to contacts.
+	Outbound plaza.OutboundService
+	// Conversations reads conversations and their messages.
+	Conversations plaza.ConversationService
 	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
 	Idempotency plaza.IdempotencyStore
 	// Ready reports whether the database answers, for /readyz.

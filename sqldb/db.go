@@ -114,7 +114,16 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		db.write, db.read = w, r
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		db.Dialect = Postgres
-		pool, err := pgxpool.New(ctx, dsn)
+		cfg, err := pgxpool.ParseConfig(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
+		// pgx's default (4 on a small machine) starves the job queue's
+		// workers and the HTTP handlers; pool_max_conns in the URL wins.
+		if !strings.Contains(dsn, "pool_max_conns") {
+			cfg.MaxConns = 25
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("postgres: %w", err)
 		}

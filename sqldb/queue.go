@@ -92,6 +92,15 @@ func (db *DB) OpenQueue(cfg QueueConfig) (*Queue, error) {
 		}
 		rc.Workers = cfg.Workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}}
+		// River fetches at most once per cooldown, so a busy queue works at
+		// most MaxWorkers jobs per cooldown: River's 100 ms held the
+		// webhook's inbox to ~200 deliveries/s. Idle, nothing is fetched
+		// more often (fetches follow notifications and the poll interval).
+		rc.FetchCooldown = 10 * time.Millisecond
+		// A job left running by a process that died is retried after five
+		// minutes (River's default is an hour); every job here is safe to
+		// run again, and none runs longer than its one-minute timeout.
+		rc.RescueStuckJobsAfter = 5 * time.Minute
 		// Jobs that finish are kept a day for inspection, then pruned.
 		rc.CompletedJobRetentionPeriod = 24 * time.Hour
 	}

@@ -10,15 +10,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/plaza-crm/plaza"
 	"github.com/plaza-crm/plaza/api"
 	"github.com/plaza-crm/plaza/mail"
+	"github.com/plaza-crm/plaza/messaging"
 	"github.com/plaza-crm/plaza/sqldb"
+	"github.com/plaza-crm/plaza/whatsapp"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3"; else
@@ -244,6 +249,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	smtpFrom := f.string("smtp-from", "PLAZA_SMTP_FROM", "", "From address of e-mails")
 	logLevel := f.string("log-level", "PLAZA_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	shutdown := f.duration("shutdown-timeout", "PLAZA_SHUTDOWN_TIMEOUT", 30*time.Second, "how long to let in-flight requests finish on SIGTERM")
+	graphURL := f.string("whatsapp-graph-url", "PLAZA_WHATSAPP_GRAPH_URL", whatsapp.DefaultBaseURL, "root of Meta's Graph API, with its version")
+	var outboxCfg messaging.OutboxConfig
+	f.DurationVar(&outboxCfg.Wait, "whatsapp-send-wait", messaging.DefaultSendWait,
+		f.fromEnv("whatsapp-send-wait", "PLAZA_WHATSAPP_SEND_WAIT", "how long POST /api/message waits for Meta's answer before answering with the message queued"))
+	f.DurationVar(&outboxCfg.CallTimeout, "whatsapp-send-timeout", messaging.DefaultCallTimeout,
+		f.fromEnv("whatsapp-send-timeout", "PLAZA_WHATSAPP_SEND_TIMEOUT", "how long one send waits for Meta's answer"))
+	f.DurationVar(&outboxCfg.ReconcileAfter, "whatsapp-reconcile-after", messaging.DefaultReconcileAfter,
+		f.fromEnv("whatsapp-reconcile-after", "PLAZA_WHATSAPP_RECONCILE_AFTER", "how long a send whose answer from Meta was lost (a crash, a timeout) waits for a status webhook naming it before it is sent again; longer than --whatsapp-send-timeout"))
+	f.Float64Var(&outboxCfg.RatePerNumber, "whatsapp-rate", messaging.DefaultRatePerNumber,
+		f.fromEnv("whatsapp-rate", "PLAZA_WHATSAPP_RATE", "messages per second each WhatsApp number sends from this process; with N replicas set it to Meta's limit divided by N"))
 	if err := f.parse(args); err != nil || helpAsked(args) {
 		return err
 	}
@@ -258,6 +273,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	key := *secretKey
 	if key != "" && len(key) < plaza.MinSecretKeyLength {
 		return fmt.Errorf("--secret-key must be at least %d characters long", plaza.MinSecretKeyLength)
+	}
+	if u, err := url.Parse(*graphURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--whatsapp-graph-url must be an http(s) URL, not %q", *graphURL)
+	}
+	if err := outboxCfg.Validate(); err != nil {
+		return err
 	}
 	var mailer plaza.Mailer = mail.Log{Logger: logger}
 	if *smtpURL != "" {
@@ -285,16 +306,49 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	async := &mail.Async{Mailer: mailer, Logger: logger}
 	defer async.Wait()
 
-	// The job queue: for now Plaza only enqueues (webhook deliveries are
-	// stored with their processing job); the workers come with messaging.
-	if _, err := db.OpenQueue(sqldb.QueueConfig{Logger: logger}); err != nil {
+	// The durable job queue and its workers. Started here, it is stopped on
+	// the way out, after the HTTP server (the deferred stop runs before the
+	// database closes): running jobs get the shutdown timeout to finish,
+	// and any cut short run again after a restart.
+	numbers := sqldb.NewWhatsAppNumberService(db, key)
+	inbox := sqldb.NewWhatsAppInbox(db)
+	workers := river.NewWorkers()
+	graph := &whatsapp.Client{BaseURL: *graphURL}
+	outbox, err := messaging.NewOutbox(sqldb.NewOutboundService(db), numbers, graph, outboxCfg, logger)
+	if err != nil {
 		return err
 	}
+	outbox.AddWorkers(workers)
+	messaging.AddInboxWorker(workers, &messaging.InboxWorker{Inbox: inbox, Numbers: numbers,
+		Store: sqldb.NewInboundStore(db), Logger: logger})
+	queue, err := db.OpenQueue(sqldb.QueueConfig{Workers: workers, Logger: logger})
+	if err != nil {
+		return err
+	}
+	// Not ctx: its cancellation (SIGTERM) would cut running jobs at once.
+	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+	defer func() {
+		qctx, cancel := context.WithTimeout(context.Background(), *shutdown)
+		defer cancel()
+		if err := queue.Stop(qctx); err != nil {
+			logger.Error("job queue: stop", "error", err.Error())
+		}
+	}()
+	// Send jobs of a process that died are taken over (stopped before the
+	// queue, by the defers' order).
+	rctx, stopRecovery := context.WithCancel(context.WithoutCancel(ctx))
+	recovery := make(chan struct{})
+	go func() { defer close(recovery); outbox.RecoverSends(rctx) }()
+	defer func() { stopRecovery(); <-recovery }()
 
 	auth := sqldb.NewAuthService(db, key)
 	srv := api.NewServer(key)
-	srv.WhatsAppNumbers = sqldb.NewWhatsAppNumberService(db, key)
-	srv.WhatsAppInbox = sqldb.NewWhatsAppInbox(db)
+	srv.WhatsAppNumbers = numbers
+	srv.WhatsAppInbox = inbox
+	srv.Conversations = sqldb.NewConversationService(db)
+	srv.Outbound = outbox
 	srv.Users = sqldb.NewUserService(db, auth, async)
 	srv.Workspaces = sqldb.NewWorkspaceService(db)
 	srv.Opportunities = sqldb.NewOpportunityService(db)

@@ -3,6 +3,8 @@ package sqldb
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/plaza-crm/plaza"
 	"github.com/plaza-crm/plaza/phone"
@@ -13,12 +15,21 @@ import (
 type WhatsAppNumberService struct {
 	db  *DB
 	box secretBox
+
+	// secrets caches WhatsAppAppSecrets for a moment: every webhook
+	// delivery needs them, and they change only when numbers are connected
+	// or disconnected (which clears the cache in this process; another
+	// replica sees the change within secretsTTL).
+	mu         sync.Mutex
+	secrets    []plaza.WhatsAppCredentials
+	secretsAt  time.Time
+	secretsTTL time.Duration
 }
 
 // NewWhatsAppNumberService returns the service of db; secretKey seals the
 // numbers' secrets.
 func NewWhatsAppNumberService(db *DB, secretKey string) *WhatsAppNumberService {
-	return &WhatsAppNumberService{db: db, box: newSecretBox(secretKey)}
+	return &WhatsAppNumberService{db: db, box: newSecretBox(secretKey), secretsTTL: 2 * time.Second}
 }
 
 var _ plaza.WhatsAppNumberService = (*WhatsAppNumberService)(nil)
@@ -64,6 +75,7 @@ func (s *WhatsAppNumberService) CreateWhatsAppNumber(ctx context.Context, in pla
 	if err != nil {
 		return nil, err
 	}
+	s.forgetSecrets()
 	return n, nil
 }
 
@@ -110,6 +122,7 @@ func (s *WhatsAppNumberService) DeleteWhatsAppNumber(ctx context.Context, id str
 	if err != nil {
 		return err
 	}
+	defer s.forgetSecrets()
 	return s.db.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET whatsapp_number_id = NULL
 			WHERE workspace_id = $1 AND whatsapp_number_id = $2`, p.WorkspaceID, id); err != nil {
@@ -155,12 +168,33 @@ func (s *WhatsAppNumberService) WhatsAppCredentialsByPhoneNumberID(ctx context.C
 
 // WhatsAppAppSecrets lists every connected number with its secrets.
 func (s *WhatsAppNumberService) WhatsAppAppSecrets(ctx context.Context) ([]plaza.WhatsAppCredentials, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.secrets != nil && time.Since(s.secretsAt) < s.secretsTTL {
+		return s.secrets, nil
+	}
+	all, err := s.loadAppSecrets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.secrets, s.secretsAt = all, time.Now()
+	return all, nil
+}
+
+// forgetSecrets drops the cache after this process changed the numbers.
+func (s *WhatsAppNumberService) forgetSecrets() {
+	s.mu.Lock()
+	s.secrets = nil
+	s.mu.Unlock()
+}
+
+func (s *WhatsAppNumberService) loadAppSecrets(ctx context.Context) ([]plaza.WhatsAppCredentials, error) {
 	rows, err := s.db.read.QueryContext(ctx, `SELECT `+whatsappNumberColumns+`, access_token, app_secret FROM whatsapp_numbers ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var all []plaza.WhatsAppCredentials
+	all := []plaza.WhatsAppCredentials{}
 	for rows.Next() {
 		var token, secret string
 		n, err := scanWhatsAppNumber(rows, &token, &secret)

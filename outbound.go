@@ -131,6 +131,12 @@ type OutboundService interface {
 	// within the wait, EWINDOWCLOSED (131047) or EUNPROCESSABLE, with the
 	// stored, failed message as the error's data.
 	SendWhatsAppText(ctx context.Context, in MessageSend) (*MessageSent, error)
+	// SendWhatsAppTemplates queues an approved template to one or more
+	// destinations (Send Conversation), inside or outside their 24-hour
+	// windows; the queue sends them. EINVALID naming template, before
+	// Meta is called or anything written, when the template is unknown or
+	// not approved.
+	SendWhatsAppTemplates(ctx context.Context, in ConversationSend) (*ConversationSent, error)
 }
 
 // OutboundSend is what the send job needs of an outbound message.
@@ -139,6 +145,8 @@ type OutboundSend struct {
 	MessageID   string
 	Type        string
 	Content     string
+	// Payload is Meta's request as stored (a template's parameters).
+	Payload string
 	// To is the recipient, in E.164.
 	To        string
 	SendState string
@@ -186,4 +194,7 @@ type OutboundStore interface {
 	// has been running longer than stuckAfter: its process died. It
 	// returns how many it enqueued.
 	RecoverWhatsAppSends(ctx context.Context, stuckAfter time.Duration) (int, error)
+	// QueueWhatsAppTemplates checks a template send (EINVALID, before
+	// anything is written) and queues it to each destination.
+	QueueWhatsAppTemplates(ctx context.Context, in ConversationSend) (*ConversationSent, error)
 }

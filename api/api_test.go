@@ -117,6 +117,7 @@ func newAPIServer(tb testing.TB, db *sqldb.DB, mailer plaza.Mailer, logger *slog
 	srv.Idempotency = sqldb.NewIdempotencyStore(db)
 	srv.WhatsAppNumbers = sqldb.NewWhatsAppNumberService(db, testSecret)
 	srv.WhatsAppInbox = sqldb.NewWhatsAppInbox(db)
+	srv.Webhooks = sqldb.NewWebhookService(db, testSecret, forwardGuard.CheckURL)
 	srv.Conversations = sqldb.NewConversationService(db)
 	srv.Ready = db.Ping
 	srv.Logger = logger

@@ -21,3 +21,18 @@ func (s *Server) handleMessageSend(w http.ResponseWriter, r *http.Request) error
 	}
 	return ok(w, "Message sent successfully.", sent)
 }
+
+// handleConversationSend is Plazbot's Send Conversation (§3.11): an
+// approved template to one destination or a list of them, queued; the
+// queue sends them.
+func (s *Server) handleConversationSend(w http.ResponseWriter, r *http.Request) error {
+	var in plaza.ConversationSend
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	sent, err := s.Outbound.SendWhatsAppTemplates(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	return ok(w, "Conversation sent successfully.", sent)
+}

@@ -85,6 +85,14 @@ func (s *Server) routeTable() []route {
 		{"GET /webhooks/whatsapp", authNone, s.handleWhatsAppWebhookVerify},
 		{"POST /webhooks/whatsapp", authSigned, s.handleWhatsAppWebhook},
 
+		// Forwarding webhooks of a number (Plazbot §4.1; reads, deliveries
+		// and replay are Plaza's extension).
+		{"POST /api/workspace/{workspaceId}/whatsapp/numbers/{number}/webhook", authRequired, s.handleWebhookSet},
+		{"DELETE /api/workspace/{workspaceId}/whatsapp/numbers/{number}/webhook", authRequired, s.handleWebhookDelete},
+		{"GET /api/workspace/{workspaceId}/whatsapp/numbers/{number}/webhook", authRequired, s.handleWebhookGet},
+		{"GET /api/workspace/{workspaceId}/whatsapp/numbers/{number}/webhook/deliveries", authRequired, s.handleWebhookDeliveries},
+		{"POST /api/workspace/{workspaceId}/whatsapp/numbers/{number}/webhook/deliveries/{deliveryId}/replay", authRequired, s.handleWebhookReplay},
+
 		// Messaging (Plazbot §3.10, §4): conversations and their messages.
 		{"GET /api/message/conversation", authRequired, s.handleConversationList},
 		{"GET /api/conversation", authRequired, s.handleConversationList},
@@ -93,6 +101,14 @@ func (s *Server) routeTable() []route {
 
 		// Messages (Plazbot §3.9).
 		{"POST /api/message", authRequired, s.handleMessageSend},
+		// Send Conversation (Plazbot §3.11): templates, and its alias.
+		{"POST /api/message/conversation", authRequired, s.handleConversationSend},
+		{"POST /api/conversation", authRequired, s.handleConversationSend},
+
+		// Templates (Plazbot §4; sync is Plaza's extension).
+		{"POST /api/template", authRequired, s.handleTemplateCreate},
+		{"GET /api/template/actives", authRequired, s.handleTemplateActives},
+		{"POST /api/template/sync", authRequired, s.handleTemplateSync},
 
 		// API keys (Plaza's extension).
 		// The workspace is the request's (x-workspace-id or the key's own).

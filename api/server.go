@@ -32,10 +32,14 @@ type Server struct {
 	// webhook deliveries.
 	WhatsAppNumbers plaza.WhatsAppNumberService
 	WhatsAppInbox   plaza.WhatsAppInbox
+	// Webhooks are the numbers' forwarding webhooks.
+	Webhooks plaza.WebhookService
 	// Outbound sends messages to contacts.
 	Outbound plaza.OutboundService
 	// Conversations reads conversations and their messages.
 	Conversations plaza.ConversationService
+	// Templates are the WhatsApp message templates.
+	Templates plaza.TemplateService
 	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
 	Idempotency plaza.IdempotencyStore
 	// Ready reports whether the database answers, for /readyz.

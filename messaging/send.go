@@ -2,11 +2,13 @@ package messaging
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -166,6 +168,43 @@ func (o *Outbox) SendWhatsAppText(ctx context.Context, in plaza.MessageSend) (*p
 	}
 }
 
+// SendWhatsAppTemplates queues the template to each destination; the
+// send jobs deliver them (a campaign does not wait for Meta).
+func (o *Outbox) SendWhatsAppTemplates(ctx context.Context, in plaza.ConversationSend) (*plaza.ConversationSent, error) {
+	return o.store.QueueWhatsAppTemplates(ctx, in)
+}
+
+// templateOfPayload reads the template a template message's payload (Meta's
+// request, as queued) carries.
+func templateOfPayload(payload string) (whatsapp.Template, error) {
+	var req struct {
+		Template plaza.TemplateMessage `json:"template"`
+	}
+	if err := json.Unmarshal([]byte(payload), &req); err != nil {
+		return whatsapp.Template{}, err
+	}
+	m := req.Template
+	if m.Name == "" {
+		return whatsapp.Template{}, errors.New("no template name")
+	}
+	t := whatsapp.Template{Name: m.Name, Language: m.Language.Code}
+	media := func(m *plaza.TemplateMedia) *whatsapp.MediaRef {
+		if m == nil {
+			return nil
+		}
+		return &whatsapp.MediaRef{Link: m.Link, Filename: m.Filename}
+	}
+	for _, c := range m.Components {
+		wc := whatsapp.Component{Type: c.Type}
+		for _, p := range c.Parameters {
+			wc.Parameters = append(wc.Parameters, whatsapp.Parameter{Type: p.Type, ParameterName: p.ParameterName,
+				Text: p.Text, Image: media(p.Image), Document: media(p.Document), Video: media(p.Video)})
+		}
+		t.Components = append(t.Components, wc)
+	}
+	return t, nil
+}
+
 // refusal is the error of a send Meta refused during the request.
 func refusal(sent *plaza.MessageSent) error {
 	e := sent.Message.Error
@@ -260,7 +299,18 @@ func (w *SendWorker) Work(ctx context.Context, job *river.Job[plaza.WhatsAppSend
 	default:
 		return river.JobCancel(fmt.Errorf("message %s: unknown send state %q", id, send.SendState))
 	}
-	if send.Type != "text" {
+	var tpl *whatsapp.Template
+	switch send.Type {
+	case "text":
+	case "template":
+		t, err := templateOfPayload(send.Payload)
+		if err != nil {
+			e := plaza.MessageError{Title: "Invalid message", Details: "The stored template could not be read: " + err.Error()}
+			return o.fail(ctx, log, send, e, err)
+		}
+		t.BizOpaqueCallbackData = plaza.OutboundCallbackData(id)
+		tpl = &t
+	default:
 		return river.JobCancel(fmt.Errorf("message %s: sending %s messages is not supported", id, send.Type))
 	}
 
@@ -300,8 +350,14 @@ func (w *SendWorker) Work(ctx context.Context, job *river.Job[plaza.WhatsAppSend
 	sending.SendState, sending.Attempts, sending.ReconcileUntil = plaza.SendSending, send.Attempts+1, nil
 
 	callCtx, cancel := context.WithTimeout(ctx, o.cfg.CallTimeout)
-	res, err := o.graph.SendText(callCtx, creds.PhoneNumberID, creds.AccessToken, send.To, send.Content,
-		whatsapp.TextOptions{BizOpaqueCallbackData: plaza.OutboundCallbackData(id)})
+	var res whatsapp.SendResult
+	if tpl != nil {
+		// Meta's template requests name the recipient by its digits.
+		res, err = o.graph.SendTemplate(callCtx, creds.PhoneNumberID, creds.AccessToken, strings.TrimPrefix(send.To, "+"), *tpl)
+	} else {
+		res, err = o.graph.SendText(callCtx, creds.PhoneNumberID, creds.AccessToken, send.To, send.Content,
+			whatsapp.TextOptions{BizOpaqueCallbackData: plaza.OutboundCallbackData(id)})
+	}
 	cancel()
 
 	// Meta's answer is recorded even if the job's context has ended.

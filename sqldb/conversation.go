@@ -23,12 +23,14 @@ var _ plaza.ConversationService = (*ConversationService)(nil)
 
 // conversationColumns are what scanConversation reads, from
 // conversationFrom. The template fields describe the conversation's last
-// template message.
+// template send (set by the send; templateCode falls back on the last
+// template message).
 const conversationColumns = `cv.id, cv.contact_id, cv.workspace_id, wn.display_phone_number, c.platform_sender_id,
 	c.platform_sender_name, c.name, c.lastname, c.wa_id, w.name, cv.channel, cv.last_message, cv.last_message_date,
 	cv.window_expires_at, cv.creation_date, cv.updated_date,
-	(SELECT t.template_name FROM messages t WHERE t.workspace_id = cv.workspace_id AND t.conversation_id = cv.id
-		AND t.template_name IS NOT NULL ORDER BY t.id DESC LIMIT 1)`
+	COALESCE(cv.template_code, (SELECT t.template_name FROM messages t WHERE t.workspace_id = cv.workspace_id
+		AND t.conversation_id = cv.id AND t.template_name IS NOT NULL ORDER BY t.id DESC LIMIT 1)),
+	cv.template_type, cv.send_type, cv.campaign_name, cv.agent_sender_id`
 
 const conversationFrom = ` FROM conversations cv
 	JOIN contacts c ON c.workspace_id = cv.workspace_id AND c.id = cv.contact_id
@@ -42,7 +44,7 @@ func scanConversation(row scanner) (*plaza.Conversation, error) {
 	var created, updated sqlTime
 	err := row.Scan(&cv.ID, &cv.ContactID, &cv.WorkspaceID, &cv.InternalWhatsappNumber, &cv.PlatformSenderID,
 		&senderName, &name, &lastname, &cv.PlatformSenderPhone, &cv.WorkspaceName, &cv.Channel, &cv.LastMessage, &lastDate,
-		&window, &created, &updated, &cv.TemplateCode)
+		&window, &created, &updated, &cv.TemplateCode, &cv.TemplateType, &cv.Type, &cv.CampaignName, &cv.AgentSenderID)
 	if err != nil {
 		return nil, err
 	}

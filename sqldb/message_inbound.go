@@ -118,7 +118,8 @@ func (s *InboundStore) StoreInboundMessage(ctx context.Context, m plaza.InboundM
 		if err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
-		return nil
+		// A new message goes to the number's forwarding webhook.
+		return tx.enqueueForwards(ctx, m, res.MessageID)
 	})
 	if errors.Is(err, errMessageStored) {
 		if res, err = storedInbound(ctx, s.db.read, ws, m.WAMID); err == nil && res == nil {

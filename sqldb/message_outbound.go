@@ -301,13 +301,13 @@ func (s *OutboundService) OutboundSend(ctx context.Context, workspaceID, message
 	o := plaza.OutboundSend{WorkspaceID: workspaceID, MessageID: messageID}
 	var to, state, phoneNumberID sql.NullString
 	var until sqlNullTime
-	err := s.db.read.QueryRowContext(ctx, `SELECT m.type, m.content, m.recipient_phone, m.send_state, m.attempts,
+	err := s.db.read.QueryRowContext(ctx, `SELECT m.type, m.content, m.payload, m.recipient_phone, m.send_state, m.attempts,
 		m.reconcile_until, wn.phone_number_id
 		FROM messages m
 		JOIN conversations cv ON cv.workspace_id = m.workspace_id AND cv.id = m.conversation_id
 		LEFT JOIN whatsapp_numbers wn ON wn.workspace_id = cv.workspace_id AND wn.id = cv.whatsapp_number_id
 		WHERE m.workspace_id = $1 AND m.id = $2 AND m.direction = 'out'`, workspaceID, messageID).Scan(
-		&o.Type, &o.Content, &to, &state, &o.Attempts, &until, &phoneNumberID)
+		&o.Type, &o.Content, &o.Payload, &to, &state, &o.Attempts, &until, &phoneNumberID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, plaza.Errorf(plaza.ENOTFOUND, "Outbound message %s not found.", messageID)
 	} else if err != nil {

@@ -249,6 +249,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	smtpFrom := f.string("smtp-from", "PLAZA_SMTP_FROM", "", "From address of e-mails")
 	logLevel := f.string("log-level", "PLAZA_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	shutdown := f.duration("shutdown-timeout", "PLAZA_SHUTDOWN_TIMEOUT", 30*time.Second, "how long to let in-flight requests finish on SIGTERM")
+	fetchAllow := f.string("fetch-allow", "PLAZA_FETCH_ALLOW", "", "comma-separated hosts and CIDR prefixes of private addresses that forwarding webhooks may call")
 	graphURL := f.string("whatsapp-graph-url", "PLAZA_WHATSAPP_GRAPH_URL", whatsapp.DefaultBaseURL, "root of Meta's Graph API, with its version")
 	var outboxCfg messaging.OutboxConfig
 	f.DurationVar(&outboxCfg.Wait, "whatsapp-send-wait", messaging.DefaultSendWait,
@@ -321,6 +322,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	outbox.AddWorkers(workers)
 	messaging.AddInboxWorker(workers, &messaging.InboxWorker{Inbox: inbox, Numbers: numbers,
 		Store: sqldb.NewInboundStore(db), Logger: logger})
+	guard, err := messaging.ParseFetchAllow(*fetchAllow)
+	if err != nil {
+		return err
+	}
+	webhooks := sqldb.NewWebhookService(db, key, guard.CheckURL)
+	messaging.AddForwardWorker(workers, &messaging.ForwardWorker{Store: webhooks, Client: guard.HTTPClient(), Logger: logger})
 	queue, err := db.OpenQueue(sqldb.QueueConfig{Workers: workers, Logger: logger})
 	if err != nil {
 		return err
@@ -347,8 +354,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv := api.NewServer(key)
 	srv.WhatsAppNumbers = numbers
 	srv.WhatsAppInbox = inbox
+	srv.Webhooks = webhooks
 	srv.Conversations = sqldb.NewConversationService(db)
 	srv.Outbound = outbox
+	srv.Templates = &messaging.Templates{Store: sqldb.NewTemplateStore(db), Numbers: numbers, Graph: graph}
 	srv.Users = sqldb.NewUserService(db, auth, async)
 	srv.Workspaces = sqldb.NewWorkspaceService(db)
 	srv.Opportunities = sqldb.NewOpportunityService(db)

@@ -106,7 +106,16 @@ func TestWhatsAppNumbers(t *testing.T) {
 			"phoneNumberId": numberB, "wabaId": wabaB, "displayPhoneNumber": "15550005678", "accessToken": "t", "appSecret": "s", "verifyToken": "v",
 		}}).want(t, http.StatusForbidden, "FORBIDDEN")
 		ts.do(req{Method: "DELETE", Path: "/api/workspace/" + b.WorkspaceID + "/whatsapp/numbers/" + n.ID, Token: b.APIKey}).want(t, http.StatusNotFound, "NOT_FOUND")
+		// A number's forwarding webhook goes with it.
+		ts.do(req{Method: "POST", Path: path + "/" + n.ID + "/webhook", Token: a.APIKey,
+			Body: map[string]any{"webhook": "https://receiver.example/hook"}}).want(t, http.StatusOK, "")
+		if got := ts.count(`SELECT count(*) FROM webhook_endpoints WHERE whatsapp_number_id = $1`, n.ID); got != 1 {
+			t.Fatalf("%d webhook endpoints, want 1", got)
+		}
 		ts.do(req{Method: "DELETE", Path: path + "/" + n.ID, Token: a.APIKey}).want(t, http.StatusOK, "")
+		if got := ts.count(`SELECT count(*) FROM webhook_endpoints WHERE whatsapp_number_id = $1`, n.ID); got != 0 {
+			t.Fatalf("%d webhook endpoints left after the number was disconnected", got)
+		}
 		var after []any
 		ts.do(req{Method: "GET", Path: path, Token: a.APIKey}).want(t, http.StatusOK, "").into(t, &after)
 		if len(after) != 0 {

@@ -128,6 +128,14 @@ func (s *WhatsAppNumberService) DeleteWhatsAppNumber(ctx context.Context, id str
 			WHERE workspace_id = $1 AND whatsapp_number_id = $2`, p.WorkspaceID, id); err != nil {
 			return err
 		}
+		// Its forwarding webhook goes with it, and what it had pending.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE workspace_id = $1 AND whatsapp_number_id = $2`,
+			p.WorkspaceID, id); err != nil {
+			return err
+		}
+		if err := tx.cancelEndpointDeliveries(ctx, p.WorkspaceID, id); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM whatsapp_numbers WHERE workspace_id = $1 AND id = $2`, p.WorkspaceID, id)
 		if err != nil {
 			return err

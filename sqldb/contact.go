@@ -191,47 +191,48 @@ func (s *ContactService) FindContacts(ctx context.Context, f plaza.ContactFilter
 	if err != nil {
 		return nil, false, err
 	}
-	where := []string{`c.workspace_id = $1`, `c.deletion_date IS NULL`}
-	args := []any{p.WorkspaceID}
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
+	w := newConditions(p.WorkspaceID, `c.workspace_id = $1`, `c.deletion_date IS NULL`)
 	if page.After != "" {
-		where = append(where, `c.id < `+arg(page.After))
+		w.add(`c.id < ` + w.arg(page.After))
 	}
 	if f.StageID != "" {
-		where = append(where, `c.stage_id = `+arg(f.StageID))
+		w.add(`c.stage_id = ` + w.arg(f.StageID))
 	}
 	if f.AssignedAgentID != "" {
-		where = append(where, `c.assigned_agent_id = `+arg(f.AssignedAgentID))
+		w.add(`c.assigned_agent_id = ` + w.arg(f.AssignedAgentID))
 	}
 	if f.TagID != "" {
-		where = append(where, `EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.workspace_id = c.workspace_id
-			AND ct.contact_id = c.id AND ct.tag_id = `+arg(f.TagID)+`)`)
+		w.add(`EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.workspace_id = c.workspace_id
+			AND ct.contact_id = c.id AND ct.tag_id = ` + w.arg(f.TagID) + `)`)
 	}
 	if f.UpdatedSince != nil {
-		where = append(where, `c.updated_date >= `+arg(f.UpdatedSince.UTC()))
+		w.add(`c.updated_date >= ` + w.arg(f.UpdatedSince.UTC()))
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
-		pat := arg(likePattern(q))
-		or := []string{}
-		for _, col := range []string{`plaza_lower(c.name)`, `plaza_lower(c.lastname)`, `plaza_lower(c.name || ' ' || c.lastname)`,
-			`c.email_normalized`, `plaza_lower(c.platform_sender_name)`} {
-			or = append(or, col+` LIKE `+pat+` ESCAPE '\'`)
-		}
-		if digits, ok := phoneQuery(q); ok {
-			or = append(or, `c.wa_id LIKE `+arg(likePattern(digits))+` ESCAPE '\'`)
-		}
-		where = append(where, `(`+strings.Join(or, ` OR `)+`)`)
+		w.add(contactSearch(w, q, `c.email_normalized`))
 	}
-	tail := `WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY c.id DESC LIMIT ` + arg(page.Size()+1)
-	contacts, err := queryContacts(ctx, s.db.read, p.WorkspaceID, tail, args...)
+	tail := `WHERE ` + w.sql() + ` ORDER BY c.id DESC LIMIT ` + w.arg(page.Size()+1)
+	contacts, err := queryContacts(ctx, s.db.read, p.WorkspaceID, tail, w.args...)
 	if err != nil {
 		return nil, false, err
 	}
 	contacts, more := cutPage(contacts, page.Size())
 	return contacts, more, nil
+}
+
+// contactSearch is the condition that a contact (aliased c) matches the
+// search text q: in its names, its WhatsApp profile name, the extra
+// expressions given, and, when q looks like a phone number, its phone
+// digits.
+func contactSearch(w *conditions, q string, extra ...string) string {
+	pat := w.arg(likePattern(q))
+	exprs := append([]string{`plaza_lower(c.name)`, `plaza_lower(c.lastname)`, `plaza_lower(c.name || ' ' || c.lastname)`,
+		`plaza_lower(c.platform_sender_name)`}, extra...)
+	cond := likeAny(pat, exprs...)
+	if digits, ok := phoneQuery(q); ok {
+		cond = "(" + cond + ` OR c.wa_id LIKE ` + w.arg(likePattern(digits)) + ` ESCAPE '\')`
+	}
+	return cond
 }
 
 // phoneQuery returns the digits of q when q looks like (part of) a phone

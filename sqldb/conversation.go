@@ -82,38 +82,21 @@ func (s *ConversationService) FindConversations(ctx context.Context, f plaza.Con
 	if err != nil {
 		return nil, false, err
 	}
-	where := []string{`cv.workspace_id = $1`, `c.deletion_date IS NULL`}
-	args := []any{p.WorkspaceID}
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
+	w := newConditions(p.WorkspaceID, `cv.workspace_id = $1`, `c.deletion_date IS NULL`)
 	if page.After != "" {
-		where = append(where, `cv.id < `+arg(page.After))
+		w.add(`cv.id < ` + w.arg(page.After))
 	}
 	if f.ContactID != "" {
-		where = append(where, `cv.contact_id = `+arg(f.ContactID))
+		w.add(`cv.contact_id = ` + w.arg(f.ContactID))
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
-		pat := arg(likePattern(q))
-		var or []string
-		for _, col := range []string{`plaza_lower(c.name)`, `plaza_lower(c.lastname)`, `plaza_lower(c.name || ' ' || c.lastname)`,
-			`plaza_lower(c.platform_sender_name)`, `plaza_lower(cv.last_message)`} {
-			or = append(or, col+` LIKE `+pat+` ESCAPE '\'`)
-		}
-		if digits, ok := phoneQuery(q); ok {
-			or = append(or, `c.wa_id LIKE `+arg(likePattern(digits))+` ESCAPE '\'`)
-		}
-		where = append(where, `(`+strings.Join(or, ` OR `)+`)`)
+		w.add(contactSearch(w, q, `plaza_lower(cv.last_message)`))
 	}
-	out, err := s.queryConversations(ctx, `WHERE `+strings.Join(where, ` AND `)+` ORDER BY cv.id DESC LIMIT `+arg(page.Size()+1), args...)
+	out, err := s.queryConversations(ctx, `WHERE `+w.sql()+` ORDER BY cv.id DESC LIMIT `+w.arg(page.Size()+1), w.args...)
 	if err != nil {
 		return nil, false, err
 	}
-	more := len(out) > page.Size()
-	if more {
-		out = out[:page.Size()]
-	}
+	out, more := cutPage(out, page.Size())
 	return out, more, nil
 }
 
@@ -250,16 +233,11 @@ func (s *ConversationService) SearchMessages(ctx context.Context, q plaza.Messag
 	if query == "" {
 		return nil, plaza.Invalid(plaza.FieldError{Field: "query", Message: "query is required: the text to find in messages."})
 	}
-	where := []string{`m.workspace_id = $1`, `c.deletion_date IS NULL`}
-	args := []any{p.WorkspaceID}
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
-	where = append(where, `plaza_lower(m.content) LIKE `+arg(likePattern(query))+` ESCAPE '\'`)
+	w := newConditions(p.WorkspaceID, `m.workspace_id = $1`, `c.deletion_date IS NULL`)
+	w.add(likeAny(w.arg(likePattern(query)), `plaza_lower(m.content)`))
 	if q.ContactID != "" {
-		where = append(where, `m.contact_id = `+arg(q.ContactID))
+		w.add(`m.contact_id = ` + w.arg(q.ContactID))
 	}
 	limit := plaza.MessagePage{Limit: q.Limit}.Size()
-	return s.queryMessages(ctx, `WHERE `+strings.Join(where, ` AND `)+` ORDER BY m.timestamp DESC, m.id DESC LIMIT `+arg(limit), args...)
+	return s.queryMessages(ctx, `WHERE `+w.sql()+` ORDER BY m.timestamp DESC, m.id DESC LIMIT `+w.arg(limit), w.args...)
 }

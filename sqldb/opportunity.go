@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/plaza-crm/plaza"
@@ -95,37 +94,31 @@ func (s *OpportunityService) FindOpportunities(ctx context.Context, f plaza.Oppo
 	if err != nil {
 		return nil, false, err
 	}
-	args := []any{p.WorkspaceID}
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	where := []string{"workspace_id = $1", "deletion_date IS NULL"}
+	w := newConditions(p.WorkspaceID, "workspace_id = $1", "deletion_date IS NULL")
 	if f.Page.After != "" {
-		where = append(where, "id < "+arg(f.Page.After))
+		w.add("id < " + w.arg(f.Page.After))
 	}
 	if f.StageID != "" {
-		where = append(where, "stage_id = "+arg(f.StageID))
+		w.add("stage_id = " + w.arg(f.StageID))
 	}
 	if f.AssignedAgentID != "" {
-		where = append(where, "assigned_agent_id = "+arg(f.AssignedAgentID))
+		w.add("assigned_agent_id = " + w.arg(f.AssignedAgentID))
 	}
 	if f.ContactID != "" {
-		where = append(where, "contact_id = "+arg(f.ContactID))
+		w.add("contact_id = " + w.arg(f.ContactID))
 	}
 	if f.WinLossStatus != nil {
-		where = append(where, "win_loss_status = "+arg(int(*f.WinLossStatus)))
+		w.add("win_loss_status = " + w.arg(int(*f.WinLossStatus)))
 	}
 	if f.UpdatedSince != nil {
-		where = append(where, "COALESCE(updated_date, creation_date) >= "+arg(f.UpdatedSince.Time))
+		w.add("COALESCE(updated_date, creation_date) >= " + w.arg(f.UpdatedSince.Time))
 	}
 	if f.Q != "" {
-		q := arg(likePattern(f.Q))
-		where = append(where, `(plaza_lower(name) LIKE `+q+` ESCAPE '\' OR plaza_lower(description) LIKE `+q+` ESCAPE '\' OR plaza_lower(opport_code) LIKE `+q+` ESCAPE '\')`)
+		w.add(likeAny(w.arg(likePattern(f.Q)), `plaza_lower(name)`, `plaza_lower(description)`, `plaza_lower(opport_code)`))
 	}
 	size := f.Page.Size()
 	rows, err := s.db.read.QueryContext(ctx, `SELECT `+opportunityColumns+` FROM opportunities WHERE `+
-		strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT `+arg(size+1), args...)
+		w.sql()+` ORDER BY id DESC LIMIT `+w.arg(size+1), w.args...)
 	if err != nil {
 		return nil, false, err
 	}

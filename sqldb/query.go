@@ -82,3 +82,39 @@ func likePattern(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return "%" + r.Replace(strings.ToLower(s)) + "%"
 }
+
+// conditions builds a WHERE clause and its arguments together, so a
+// condition and the placeholder of its value cannot drift apart. The
+// first argument, $1, is the workspace every query filters by.
+type conditions struct {
+	conds []string
+	args  []any
+}
+
+// newConditions starts with the workspace as $1 and the given fixed
+// conditions (which may refer to $1).
+func newConditions(workspaceID string, fixed ...string) *conditions {
+	return &conditions{conds: fixed, args: []any{workspaceID}}
+}
+
+// arg adds a value and returns its placeholder.
+func (c *conditions) arg(v any) string {
+	c.args = append(c.args, v)
+	return "$" + strconv.Itoa(len(c.args))
+}
+
+// add adds a condition.
+func (c *conditions) add(cond string) { c.conds = append(c.conds, cond) }
+
+// sql returns the conditions joined by AND.
+func (c *conditions) sql() string { return strings.Join(c.conds, " AND ") }
+
+// likeAny is the condition that any of the expressions matches the LIKE
+// pattern placeholder pat (see likePattern).
+func likeAny(pat string, exprs ...string) string {
+	or := make([]string, len(exprs))
+	for i, e := range exprs {
+		or[i] = e + ` LIKE ` + pat + ` ESCAPE '\'`
+	}
+	return "(" + strings.Join(or, " OR ") + ")"
+}

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/plaza-crm/plaza"
 )
@@ -239,45 +237,37 @@ func (s *TaskService) FindTasks(ctx context.Context, f plaza.TaskFilter) ([]plaz
 	if err != nil {
 		return nil, false, err
 	}
-	args := []any{p.WorkspaceID}
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	where := []string{"t.workspace_id = $1", "t.deletion_date IS NULL"}
+	w := newConditions(p.WorkspaceID, "t.workspace_id = $1", "t.deletion_date IS NULL")
 	for _, eq := range []struct{ col, v string }{
 		{"t.id", f.ID}, {"t.contact_id", f.ContactID}, {"t.opportunity_id", f.OpportunityID},
 		{"t.project_status_id", f.ProjectStatusID},
 	} {
 		if eq.v != "" {
-			where = append(where, eq.col+" = "+arg(eq.v))
+			w.add(eq.col + " = " + w.arg(eq.v))
 		}
 	}
 	if f.AssignedUserID != "" {
-		where = append(where, `EXISTS (SELECT 1 FROM task_assignees a
-			WHERE a.workspace_id = t.workspace_id AND a.task_id = t.id AND a.user_id = `+arg(f.AssignedUserID)+`)`)
+		w.add(`EXISTS (SELECT 1 FROM task_assignees a
+			WHERE a.workspace_id = t.workspace_id AND a.task_id = t.id AND a.user_id = ` + w.arg(f.AssignedUserID) + `)`)
 	}
 	if f.Name != "" {
-		where = append(where, `plaza_lower(t.name) LIKE `+arg(likePattern(f.Name))+` ESCAPE '\'`)
+		w.add(likeAny(w.arg(likePattern(f.Name)), `plaza_lower(t.name)`))
 	}
 	if f.Q != "" {
-		q := arg(likePattern(f.Q))
-		where = append(where, `(plaza_lower(t.name) LIKE `+q+` ESCAPE '\' OR plaza_lower(t.description) LIKE `+q+
-			` ESCAPE '\' OR plaza_lower(COALESCE(t.notes, '')) LIKE `+q+` ESCAPE '\')`)
+		w.add(likeAny(w.arg(likePattern(f.Q)), `plaza_lower(t.name)`, `plaza_lower(t.description)`, `plaza_lower(COALESCE(t.notes, ''))`))
 	}
 	if f.UpdatedSince != nil {
-		where = append(where, "t.updated_date >= "+arg(f.UpdatedSince.Time))
+		w.add("t.updated_date >= " + w.arg(f.UpdatedSince.Time))
 	}
 	if f.Page.After != "" {
-		where = append(where, "t.id < "+arg(f.Page.After))
+		w.add("t.id < " + w.arg(f.Page.After))
 	}
 	size := f.Page.Size()
-	query := `SELECT ` + taskColumns + ` FROM tasks t WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY t.id DESC LIMIT ` + arg(size+1)
+	query := `SELECT ` + taskColumns + ` FROM tasks t WHERE ` + w.sql() + ` ORDER BY t.id DESC LIMIT ` + w.arg(size+1)
 	if f.Offset > 0 {
-		query += ` OFFSET ` + arg(f.Offset)
+		query += ` OFFSET ` + w.arg(f.Offset)
 	}
-	rows, err := s.db.read.QueryContext(ctx, query, args...)
+	rows, err := s.db.read.QueryContext(ctx, query, w.args...)
 	if err != nil {
 		return nil, false, err
 	}

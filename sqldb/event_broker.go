@@ -160,7 +160,7 @@ func (b *EventBroker) loop(ctx context.Context, signal <-chan struct{}) {
 			// no event and so send no news when it ends: look again soon,
 			// less often the longer it takes.
 			if wait >= b.PollInterval {
-				wait = 10 * time.Millisecond
+				wait = 2 * time.Millisecond
 			} else {
 				wait = min(2*wait, b.PollInterval)
 			}

@@ -110,6 +110,10 @@ func (s *Server) routeTable() []route {
 		{"GET /api/template/actives", authRequired, s.handleTemplateActives},
 		{"POST /api/template/sync", authRequired, s.handleTemplateSync},
 
+		// Events (Plaza's extension): the workspace's changes as Server-Sent
+		// Events.
+		{"GET /api/events", authRequired, s.handleEvents},
+
 		// API keys (Plaza's extension).
 		// The workspace is the request's (x-workspace-id or the key's own).
 		{"POST /api/apikey", authRequired, s.handleAPIKeyCreate},

@@ -273,12 +273,25 @@ func TestAgentService_SearchKnowledge(t *testing.T) {
 		if got, _ := agents.SearchKnowledge(context.Background(), "other", agentID, "reembolsos", 5); len(got) != 0 {
 			t.Errorf("other workspace found %v", got)
 		}
-		// Deleting the file removes its passages from the index.
+		// A copy of the agent has copies of its ready files, searchable.
+		cp, err := agents.CopyAgent(ctx, agentID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copied, err := agents.SearchKnowledge(context.Background(), a.WorkspaceID, cp.ID, "reembolsos", 5)
+		if err != nil || len(copied) != 1 || copied[0].Text != passages[0] || copied[0].FileID == f.ID || copied[0].Reference != "FAQ" {
+			t.Errorf("copy's search: %+v %v", copied, err)
+		}
+		// Deleting the file removes its passages from the index (the
+		// copy's stay).
 		if err := knowledge.DeleteKnowledgeFile(ctx, agentID, f.ID); err != nil {
 			t.Fatal(err)
 		}
 		if got := search("reembolsos"); len(got) != 0 {
 			t.Errorf("after delete: %q", got)
+		}
+		if copied, _ := agents.SearchKnowledge(context.Background(), a.WorkspaceID, cp.ID, "reembolsos", 5); len(copied) != 1 {
+			t.Errorf("the copy's passages went with the original's file: %+v", copied)
 		}
 	})
 }

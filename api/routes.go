@@ -113,6 +113,25 @@ func (s *Server) routeTable() []route {
 		// Events (Plaza's extension): the workspace's changes as Server-Sent
 		// Events.
 		{"GET /api/events", authRequired, s.handleEvents},
+		// AI agents (Plazbot §4, as its SDK calls them) and their knowledge
+		// files. POST /api/agent/on-message is the agent runtime's.
+		{"POST /api/agent/add", authRequired, s.handleAgentAdd},
+		{"POST /api/agent/update", authRequired, s.handleAgentUpdate},
+		{"GET /api/agent/get-agent", authRequired, s.handleAgentGet},
+		{"GET /api/agent/get-agents", authRequired, s.handleAgentList},
+		{"DELETE /api/agent/delete", authRequired, s.handleAgentDelete},
+		{"POST /api/agent/copy-agent", authRequired, s.handleAgentCopy},
+		{"POST /api/agent/enable-widget", authRequired, s.handleAgentEnableWidget},
+		{"POST /api/agent/set-instructions", authRequired, s.handleAgentSet},
+		{"POST /api/agent/set-greeting", authRequired, s.handleAgentSet},
+		{"POST /api/agent/set-persona", authRequired, s.handleAgentSet},
+		{"POST /api/agent/set-fallbacks", authRequired, s.handleAgentSet},
+		{"POST /api/agent/set-rules", authRequired, s.handleAgentSet},
+		{"POST /api/agent/set-tags", authRequired, s.handleAgentSet},
+		{"POST /api/agent/add-file", authRequired, s.handleAgentFileAdd},
+		{"POST /api/agent/add-file-direct", authUpload, s.handleAgentFileAddDirect},
+		{"GET /api/agent/validate-file", authRequired, s.handleAgentFileValidate},
+		{"DELETE /api/agent/delete-file", authRequired, s.handleAgentFileDelete},
 
 		// API keys (Plaza's extension).
 		// The workspace is the request's (x-workspace-id or the key's own).

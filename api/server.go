@@ -45,6 +45,15 @@ type Server struct {
 	Events plaza.EventStream
 	// EventHeartbeat is how often an idle event stream sends a comment.
 	EventHeartbeat time.Duration
+	// Agents are the AI agents' configurations; Knowledge their knowledge
+	// files. PublicURL is the server's URL as browsers reach it, for the
+	// widget script ("" derives it from each request).
+	Agents    plaza.AgentService
+	Knowledge plaza.KnowledgeService
+	PublicURL string
+	// MaxUploadBytes limits the bodies of upload routes (knowledge files).
+	MaxUploadBytes int64
+
 	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
 	Idempotency plaza.IdempotencyStore
 	// Ready reports whether the database answers, for /readyz.
@@ -72,17 +81,21 @@ type Server struct {
 // DefaultMaxBodyBytes is the default request body limit, 1 MiB.
 const DefaultMaxBodyBytes = 1 << 20
 
+// DefaultMaxUploadBytes is the default upload body limit: a document of
+// extract.MaxDocumentSize (20 MiB) with room for the multipart framing.
+const DefaultMaxUploadBytes = 21 << 20
+
 // NewServer returns a server whose continuation tokens are signed with a
 // key derived from secretKey. Set the exported fields before serving.
 func NewServer(secretKey string) *Server {
 	s := &Server{
-		Logger:       slog.Default(),
-		MaxBodyBytes: DefaultMaxBodyBytes,
-		pages:        pageCodec{key: plaza.DeriveKey(secretKey, "page-token")},
-		mux:          http.NewServeMux(),
-		registry:     prometheus.NewRegistry(),
-
 		EventHeartbeat: DefaultEventHeartbeat,
+		Logger:         slog.Default(),
+		MaxBodyBytes:   DefaultMaxBodyBytes,
+		MaxUploadBytes: DefaultMaxUploadBytes,
+		pages:          pageCodec{key: plaza.DeriveKey(secretKey, "page-token")},
+		mux:            http.NewServeMux(),
+		registry:       prometheus.NewRegistry(),
 	}
 	s.streams, s.closeStreams = context.WithCancel(context.Background())
 	s.metrics = newMetrics(s.registry)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/plaza-crm/plaza"
 	"github.com/plaza-crm/plaza/api"
+	"github.com/plaza-crm/plaza/knowledge"
 	"github.com/plaza-crm/plaza/mail"
 	"github.com/plaza-crm/plaza/messaging"
 	"github.com/plaza-crm/plaza/sqldb"
@@ -249,7 +250,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	smtpFrom := f.string("smtp-from", "PLAZA_SMTP_FROM", "", "From address of e-mails")
 	logLevel := f.string("log-level", "PLAZA_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	shutdown := f.duration("shutdown-timeout", "PLAZA_SHUTDOWN_TIMEOUT", 30*time.Second, "how long to let in-flight requests finish on SIGTERM")
-	fetchAllow := f.string("fetch-allow", "PLAZA_FETCH_ALLOW", "", "comma-separated hosts and CIDR prefixes of private addresses that forwarding webhooks may call")
+	fetchAllow := f.string("fetch-allow", "PLAZA_FETCH_ALLOW", "", "comma-separated hosts and CIDR prefixes of private addresses that forwarding webhooks and knowledge file URLs may call")
+	publicURL := f.string("public-url", "PLAZA_PUBLIC_URL", "", "the server's URL as browsers reach it, for the agents' widget script (default: the scheme and host each request came to)")
 	graphURL := f.string("whatsapp-graph-url", "PLAZA_WHATSAPP_GRAPH_URL", whatsapp.DefaultBaseURL, "root of Meta's Graph API, with its version")
 	var outboxCfg messaging.OutboxConfig
 	f.DurationVar(&outboxCfg.Wait, "whatsapp-send-wait", messaging.DefaultSendWait,
@@ -280,6 +282,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if err := outboxCfg.Validate(); err != nil {
 		return err
+	}
+	if *publicURL != "" {
+		if u, err := url.Parse(*publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--public-url must be an http(s) URL, not %q", *publicURL)
+		}
 	}
 	var mailer plaza.Mailer = mail.Log{Logger: logger}
 	if *smtpURL != "" {
@@ -328,6 +335,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	webhooks := sqldb.NewWebhookService(db, key, guard.CheckURL)
 	messaging.AddForwardWorker(workers, &messaging.ForwardWorker{Store: webhooks, Client: guard.HTTPClient(), Logger: logger})
+	// Agents' knowledge files: fetched through the same guard, indexed on
+	// the queue.
+	knowledgeFiles := sqldb.NewKnowledgeService(db, guard.CheckURL)
+	knowledge.AddWorker(workers, &knowledge.Worker{Store: knowledgeFiles, Client: guard.HTTPClient(), Logger: logger})
 	queue, err := db.OpenQueue(sqldb.QueueConfig{Workers: workers, Logger: logger})
 	if err != nil {
 		return err
@@ -365,6 +376,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv.Webhooks = webhooks
 	srv.Conversations = sqldb.NewConversationService(db)
 	srv.Outbound = outbox
+	srv.Agents = sqldb.NewAgentService(db)
+	srv.Knowledge = knowledgeFiles
+	srv.PublicURL = *publicURL
 	srv.Templates = &messaging.Templates{Store: sqldb.NewTemplateStore(db), Numbers: numbers, Graph: graph}
 	srv.Users = sqldb.NewUserService(db, auth, async)
 	srv.Workspaces = sqldb.NewWorkspaceService(db)

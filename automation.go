@@ -161,6 +161,15 @@ type AutomationNode struct {
 	Text string `json:"text"`
 }
 
+// AcceptsPrompt returns EINVALID naming "nodeId" unless the node is an
+// ai_agent node, the only kind with a prompt.
+func (n *AutomationNode) AcceptsPrompt() error {
+	if n.Type == NodeAIAgent {
+		return nil
+	}
+	return Invalid(FieldError{Field: "nodeId", Message: fmt.Sprintf("Node %s is a %s node; only ai_agent nodes have a prompt.", n.ID, n.Type)})
+}
+
 // MarshalJSON renders the common fields and those of the node's type, so
 // a send_message node shows no prompt and an ai_agent node no text.
 func (n AutomationNode) MarshalJSON() ([]byte, error) {
@@ -302,21 +311,26 @@ func (in *AutomationInput) Validate() error {
 
 	// Edges: next names another node, never the trigger; no cycles (each
 	// node has one next at most, so walking from each node finds them).
+	edgesOK := true
 	for i, n := range in.Nodes {
 		if n.Next == "" {
 			continue
 		}
 		j, ok := ids[n.Next]
+		field := fmt.Sprintf("nodes[%d].next", i)
 		switch {
 		case !ok:
-			v.Check(false, fmt.Sprintf("nodes[%d].next", i), fmt.Sprintf("next %q is not the id of a node of this automation.", n.Next))
+			v.Check(false, field, fmt.Sprintf("next %q is not the id of a node of this automation.", n.Next))
 		case j == i:
-			v.Check(false, fmt.Sprintf("nodes[%d].next", i), "A node cannot be its own next.")
+			v.Check(false, field, "A node cannot be its own next.")
 		case in.Nodes[j].Type == NodeTrigger:
-			v.Check(false, fmt.Sprintf("nodes[%d].next", i), "next cannot be the trigger node: the trigger starts the flow.")
+			v.Check(false, field, "next cannot be the trigger node: the trigger starts the flow.")
+		default:
+			continue
 		}
+		edgesOK = false
 	}
-	if v.Err() == nil {
+	if edgesOK {
 		if i, ok := in.cycle(ids); ok {
 			v.Check(false, fmt.Sprintf("nodes[%d].next", i), fmt.Sprintf("Node %q is part of a cycle: a flow must end.", in.Nodes[i].ID))
 		}
@@ -512,9 +526,11 @@ type AutomationService interface {
 	// nothing.
 	UpdateAutomation(ctx context.Context, id string, upd AutomationUpdate) (*Automation, error)
 	DeleteAutomation(ctx context.Context, id string) error
+	// FindAutomationNode returns a node of the workspace by its id alone.
+	FindAutomationNode(ctx context.Context, nodeID string) (*AutomationNode, error)
 	// UpdateNodePrompt replaces the prompt of the ai_agent node nodeID;
 	// EINVALID naming "prompt" when it is empty or too long, naming
-	// "nodeId" when the node is not an ai_agent node.
+	// "nodeId" when the node is not an ai_agent node (AcceptsPrompt).
 	UpdateNodePrompt(ctx context.Context, nodeID, prompt string) (*AutomationNode, error)
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/plaza-crm/plaza"
+	"github.com/plaza-crm/plaza/messaging"
 )
 
 // Server serves the HTTP API.
@@ -40,6 +41,12 @@ type Server struct {
 	Conversations plaza.ConversationService
 	// Templates are the WhatsApp message templates.
 	Templates plaza.TemplateService
+	// Automations are the workspace's flows (Plaza's extension) and their
+	// ai_agent nodes' prompts (Plazbot's Update Agente IA Prompt).
+	Automations plaza.AutomationService
+	// FetchGuard guards the fetch of user-given URLs (prompt documents);
+	// nil refuses every loopback, private and link-local address.
+	FetchGuard *messaging.FetchGuard
 	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
 	Idempotency plaza.IdempotencyStore
 	// Ready reports whether the database answers, for /readyz.

@@ -408,6 +408,22 @@ func (s *AutomationService) DeleteAutomation(ctx context.Context, id string) err
 	})
 }
 
+// FindAutomationNode returns a node of the caller's workspace by id.
+func (s *AutomationService) FindAutomationNode(ctx context.Context, nodeID string) (*plaza.AutomationNode, error) {
+	p, err := plaza.RequireWorkspace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := findNodes(ctx, s.db.read, `WHERE workspace_id = $1 AND id = $2`, p.WorkspaceID, nodeID)
+	if err != nil {
+		return nil, err
+	}
+	if len(nodes) == 0 {
+		return nil, plaza.Errorf(plaza.ENOTFOUND, "Node not found.")
+	}
+	return &nodes[0].AutomationNode, nil
+}
+
 // UpdateNodePrompt replaces an ai_agent node's prompt and moves its
 // automation's updatedDate.
 func (s *AutomationService) UpdateNodePrompt(ctx context.Context, nodeID, prompt string) (*plaza.AutomationNode, error) {
@@ -428,9 +444,8 @@ func (s *AutomationService) UpdateNodePrompt(ctx context.Context, nodeID, prompt
 		if len(nodes) == 0 {
 			return plaza.Errorf(plaza.ENOTFOUND, "Node not found.")
 		}
-		if t := nodes[0].Type; t != plaza.NodeAIAgent {
-			return plaza.Invalid(plaza.FieldError{Field: "nodeId",
-				Message: fmt.Sprintf("Node %s is a %s node; only ai_agent nodes have a prompt.", nodeID, t)})
+		if err := nodes[0].AcceptsPrompt(); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE automation_nodes SET prompt = $3 WHERE workspace_id = $1 AND id = $2`,
 			ws, nodeID, prompt); err != nil {

@@ -20,7 +20,8 @@ import (
 const (
 	// MaxPromptDocumentBytes is the largest document fetched, 5 MiB.
 	MaxPromptDocumentBytes = 5 << 20
-	// PromptDocumentTimeout bounds the whole fetch, body included.
+	// PromptDocumentTimeout bounds the whole fetch, body included, unless
+	// Server.DocumentTimeout says otherwise.
 	PromptDocumentTimeout = 15 * time.Second
 	maxDocumentURLLength  = 2048
 )
@@ -57,9 +58,14 @@ func (s *Server) fetchPromptDocument(ctx context.Context, rawURL string) (string
 		return "", invalid("urlDocument is refused: %s.", err)
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, PromptDocumentTimeout)
+	timeout := s.DocumentTimeout
+	if timeout <= 0 {
+		timeout = PromptDocumentTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	client := s.FetchGuard.HTTPClient()
+	client.Timeout = timeout // the guard's default is shorter
 	defer client.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -72,7 +78,7 @@ func (s *Server) fetchPromptDocument(ctx context.Context, rawURL string) (string
 		var uerr *url.Error
 		switch {
 		case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &uerr) && uerr.Timeout():
-			return "", unprocessable("urlDocument did not answer within %s.", PromptDocumentTimeout)
+			return "", unprocessable("urlDocument did not answer in time (the fetch may take at most %s).", timeout)
 		// The guard's refusal at dial time, for a name that resolved to a
 		// refused address (its error says so; it has no type of its own).
 		case strings.Contains(err.Error(), "PLAZA_FETCH_ALLOW"):
@@ -91,7 +97,7 @@ func (s *Server) fetchPromptDocument(ctx context.Context, rawURL string) (string
 	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxPromptDocumentBytes+1))
 	if err != nil {
 		if ctx.Err() != nil {
-			return "", unprocessable("urlDocument did not answer within %s.", PromptDocumentTimeout)
+			return "", unprocessable("urlDocument did not answer in time (the fetch may take at most %s).", timeout)
 		}
 		return "", unprocessable("urlDocument could not be read: %s.", innerError(err))
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -158,6 +159,13 @@ func promptDocuments(t *testing.T) *httptest.Server {
 		"/huge.txt":    {"text/plain", strings.Repeat("x", 5<<20+1)},
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stalled" { // answers only when the client gives up
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			return
+		}
 		if r.URL.Path == "/moved" {
 			http.Redirect(w, r, "/prompt.txt", http.StatusFound)
 			return
@@ -235,6 +243,14 @@ func TestAutomations_NodePrompt(t *testing.T) {
 				t.Errorf("%s: %s", c.path, r.Body)
 			}
 		}
+		// A document that never ends is given up at the time limit.
+		ts.API.DocumentTimeout = 300 * time.Millisecond
+		r = setPrompt(a, map[string]any{"urlDocument": docs.URL + "/stalled"}).want(t, http.StatusUnprocessableEntity, "UNPROCESSABLE")
+		if r.Message != "urlDocument did not answer in time (the fetch may take at most 300ms)." {
+			t.Errorf("stalled: %s", r.Body)
+		}
+		ts.API.DocumentTimeout = 0
+
 		// The automation shows the last document's text: the refused ones
 		// wrote nothing.
 		var list []struct {

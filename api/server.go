@@ -8,6 +8,7 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -47,6 +48,9 @@ type Server struct {
 	// FetchGuard guards the fetch of user-given URLs (prompt documents);
 	// nil refuses every loopback, private and link-local address.
 	FetchGuard *messaging.FetchGuard
+	// DocumentTimeout bounds the fetch of a prompt document; 0 is
+	// PromptDocumentTimeout.
+	DocumentTimeout time.Duration
 	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
 	Idempotency plaza.IdempotencyStore
 	// Ready reports whether the database answers, for /readyz.

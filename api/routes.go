@@ -132,6 +132,14 @@ func (s *Server) routeTable() []route {
 		{"POST /api/agent/add-file-direct", authUpload, s.handleAgentFileAddDirect},
 		{"GET /api/agent/validate-file", authRequired, s.handleAgentFileValidate},
 		{"DELETE /api/agent/delete-file", authRequired, s.handleAgentFileDelete},
+		// Automations (Plaza's extension) and Plazbot's Update Agente IA
+		// Prompt (§3.1).
+		{"GET /api/automation", authRequired, s.handleAutomationList},
+		{"POST /api/automation", authRequired, s.handleAutomationCreate},
+		{"GET /api/automation/{automationId}", authRequired, s.handleAutomationGet},
+		{"PUT /api/automation/{automationId}", authRequired, s.handleAutomationUpdate},
+		{"DELETE /api/automation/{automationId}", authRequired, s.handleAutomationDelete},
+		{"POST /api/automation/node/{nodeId}/prompt", authRequired, s.handleNodePromptUpdate},
 
 		// API keys (Plaza's extension).
 		// The workspace is the request's (x-workspace-id or the key's own).

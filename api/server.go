@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/plaza-crm/plaza"
+	"github.com/plaza-crm/plaza/messaging"
 )
 
 // Server serves the HTTP API.
@@ -54,6 +55,15 @@ type Server struct {
 	// MaxUploadBytes limits the bodies of upload routes (knowledge files).
 	MaxUploadBytes int64
 
+	// Automations are the workspace's flows (Plaza's extension) and their
+	// ai_agent nodes' prompts (Plazbot's Update Agente IA Prompt).
+	Automations plaza.AutomationService
+	// FetchGuard guards the fetch of user-given URLs (prompt documents);
+	// nil refuses every loopback, private and link-local address.
+	FetchGuard *messaging.FetchGuard
+	// DocumentTimeout bounds the fetch of a prompt document; 0 is
+	// PromptDocumentTimeout.
+	DocumentTimeout time.Duration
 	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
 	Idempotency plaza.IdempotencyStore
 	// Ready reports whether the database answers, for /readyz.

@@ -389,6 +389,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv.Auth = auth
 	srv.Tasks = sqldb.NewTaskService(db)
 	srv.Masters = sqldb.NewMasterService(db)
+	srv.Automations = sqldb.NewAutomationService(db, key)
+	srv.FetchGuard = guard
 	srv.Idempotency = sqldb.NewIdempotencyStore(db)
 	srv.Ready = db.Ping
 	srv.Logger = logger

@@ -40,6 +40,10 @@ type Server struct {
 	Conversations plaza.ConversationService
 	// Templates are the WhatsApp message templates.
 	Templates plaza.TemplateService
+	// Webchat is the web chat channel (the widget's visitors); Events
+	// streams what happens in conversations to them.
+	Webchat plaza.WebchatService
+	Events  plaza.EventStream
 	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
 	Idempotency plaza.IdempotencyStore
 	// Ready reports whether the database answers, for /readyz.

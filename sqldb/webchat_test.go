@@ -94,6 +94,14 @@ func TestWebchatService_RoundTrip(t *testing.T) {
 			t.Errorf("bad reply names %v (%v)", got, err)
 		}
 
+		// A blocked contact's chat is closed.
+		if err := db.ExecForTest(ctx, `UPDATE contacts SET blocked = TRUE WHERE id = $1`, sess.ContactID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PostWebchatMessage(ctx, *v, "¿hola?", "192.0.2.1"); plaza.ErrorCode(err) != plaza.EFORBIDDEN {
+			t.Errorf("a blocked visitor writes: %v", err)
+		}
+
 		// Resuming gives the same visitor and a fresh token.
 		again, err := s.StartWebchatSession(ctx, plaza.WebchatSessionStart{WorkspaceID: b.WorkspaceID, Token: sess.Token, ClientAddr: "192.0.2.1"})
 		if err != nil {

@@ -35,7 +35,7 @@
 
   var token = null;
   try { token = localStorage.getItem(storeKey); } catch (e) { token = null; }
-  var session = null, stream = null, shown = {}, starting = null;
+  var session = null, stream = null, shown = {}, starting = null, retry = 3000;
 
   // --- The view, in a shadow root so the host page's styles stay out. ---
   var host = document.createElement("div");
@@ -169,12 +169,17 @@
     stream.addEventListener("message", function (e) {
       try { show(JSON.parse(e.data)); } catch (x) { /* not ours */ }
     });
+    stream.addEventListener("open", function () { retry = 3000; });
     stream.addEventListener("error", function () {
       if (stream && stream.readyState === EventSource.CLOSED) {
-        // Refused (the token is no longer valid): start over.
+        // Refused: resume the session (a token no longer valid is then
+        // forgotten and a new session started) and listen again, waiting
+        // longer each time the stream is refused in a row.
+        stream.close();
         stream = null;
-        forget();
-        setTimeout(function () { start().catch(function () {}); }, 3000);
+        session = null;
+        setTimeout(function () { start().catch(function () {}); }, retry);
+        retry = Math.min(retry * 2, 300000);
       }
     });
   }

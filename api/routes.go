@@ -122,6 +122,10 @@ func (s *Server) routeTable() []route {
 		{"GET /widget/events", authVisitor, s.handleWebchatEvents},
 		{"OPTIONS /widget/events", authVisitor, s.handleWebchatPreflight},
 
+		// Events (Plaza's extension): the workspace's changes as Server-Sent
+		// Events.
+		{"GET /api/events", authRequired, s.handleEvents},
+
 		// API keys (Plaza's extension).
 		// The workspace is the request's (x-workspace-id or the key's own).
 		{"POST /api/apikey", authRequired, s.handleAPIKeyCreate},

@@ -8,6 +8,7 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -40,10 +41,12 @@ type Server struct {
 	Conversations plaza.ConversationService
 	// Templates are the WhatsApp message templates.
 	Templates plaza.TemplateService
-	// Webchat is the web chat channel (the widget's visitors); Events
-	// streams what happens in conversations to them.
+	// Webchat is the web chat channel (the widget's visitors).
 	Webchat plaza.WebchatService
-	Events  plaza.EventStream
+	// Events streams the workspace's events (GET /api/events).
+	Events plaza.EventStream
+	// EventHeartbeat is how often an idle event stream sends a comment.
+	EventHeartbeat time.Duration
 	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
 	Idempotency plaza.IdempotencyStore
 	// Ready reports whether the database answers, for /readyz.
@@ -63,6 +66,9 @@ type Server struct {
 	handler  http.Handler
 	registry *prometheus.Registry
 	metrics  *metrics
+	// streams ends when CloseStreams is called.
+	streams      context.Context
+	closeStreams context.CancelFunc
 }
 
 // DefaultMaxBodyBytes is the default request body limit, 1 MiB.
@@ -77,7 +83,10 @@ func NewServer(secretKey string) *Server {
 		pages:        pageCodec{key: plaza.DeriveKey(secretKey, "page-token")},
 		mux:          http.NewServeMux(),
 		registry:     prometheus.NewRegistry(),
+
+		EventHeartbeat: DefaultEventHeartbeat,
 	}
+	s.streams, s.closeStreams = context.WithCancel(context.Background())
 	s.metrics = newMetrics(s.registry)
 	s.routes()
 	s.handler = s.recoverPanics(s.observe(http.HandlerFunc(s.serveMux)))

@@ -355,8 +355,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	go func() { defer close(recovery); outbox.RecoverSends(rctx) }()
 	defer func() { stopRecovery(); <-recovery }()
 
+	// Events: one broker per process reads what every replica commits.
+	events := sqldb.NewEventBroker(db, logger)
+	if err := events.Start(ctx); err != nil {
+		return err
+	}
+	defer events.Stop()
+
 	auth := sqldb.NewAuthService(db, key)
 	srv := api.NewServer(key)
+	srv.Events = events
 	srv.WhatsAppNumbers = numbers
 	srv.WhatsAppInbox = inbox
 	srv.Webhooks = webhooks
@@ -392,6 +400,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Event streams never finish on their own: Shutdown ends them.
+	httpServer.RegisterOnShutdown(srv.CloseStreams)
 	logger.Info("listening", "addr", ln.Addr().String(), "version", srv.Version, "database", string(db.Dialect))
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -29,10 +30,6 @@ const authVisitor authMode = 100
 // webchatMaxBody bounds a visitor's request body: a message is at most
 // plaza.MaxMessageContent characters.
 const webchatMaxBody = 32 << 10
-
-// webchatHeartbeat is how often an idle visitor stream sends a comment,
-// so proxies do not close it.
-const webchatHeartbeat = 15 * time.Second
 
 // visitorCORS lets any site's pages call the visitor endpoints, and
 // answers their preflight requests.
@@ -194,7 +191,7 @@ func (s *Server) handleWebchatEvents(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	if s.Events == nil {
-		return plaza.Errorf(plaza.EINTERNAL, "The event stream is not configured.")
+		return plaza.Errorf(plaza.EINTERNAL, "Events are not configured.")
 	}
 	var after int64
 	last := r.Header.Get("Last-Event-ID")
@@ -206,17 +203,23 @@ func (s *Server) handleWebchatEvents(w http.ResponseWriter, r *http.Request) err
 			return plaza.Invalid(plaza.FieldError{Field: "after", Message: "after (or Last-Event-ID) must be the id of an event received."})
 		}
 	}
-	ctx := r.Context()
+	// The stream ends with the client, or when the server shuts down.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(s.streams, cancel)()
 	events, err := s.Events.Subscribe(ctx, plaza.EventFilter{WorkspaceID: v.WorkspaceID, ConversationID: v.ConversationID, After: after})
 	if err != nil {
 		return err
 	}
+	rc := http.NewResponseController(w)
+	// The server's read and write timeouts are for requests, not streams.
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
 	send := func(format string, args ...any) bool {
 		if _, err := fmt.Fprintf(w, format, args...); err != nil {
 			return false
@@ -226,7 +229,7 @@ func (s *Server) handleWebchatEvents(w http.ResponseWriter, r *http.Request) err
 	if !send("retry: 3000\n: connected\n\n") {
 		return nil
 	}
-	heartbeat := time.NewTicker(webchatHeartbeat)
+	heartbeat := time.NewTicker(s.EventHeartbeat)
 	defer heartbeat.Stop()
 	for {
 		select {

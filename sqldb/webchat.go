@@ -149,6 +149,10 @@ func (s *WebchatService) createVisitor(ctx context.Context, in plaza.WebchatSess
 				return err
 			}
 		}
+		// Consoles following the workspace see the new conversation.
+		if err := tx.conversationEvent(ctx, ws, v.ConversationID); err != nil {
+			return err
+		}
 		if email != "" && taken != "" {
 			note := fmt.Sprintf("The web chat visitor gave the e-mail %s, which is already %s's; it was not copied to this contact.",
 				in.Email, taken)
@@ -389,7 +393,10 @@ func (tx *Tx) storeWebchatMessage(ctx context.Context, in webchatMessage) (*plaz
 // message (m.Direction "in") is where the agent runtime's turn is to be
 // enqueued, as StoreInboundMessage does for WhatsApp.
 func (tx *Tx) webchatMessageStored(ctx context.Context, m *plaza.Message) error {
-	return nil
+	if err := tx.messageEvent(ctx, plaza.EventMessageCreated, m.WorkspaceID, m.ID); err != nil {
+		return err
+	}
+	return tx.conversationEvent(ctx, m.WorkspaceID, m.ConversationID)
 }
 
 // rateLimit counts a hit against key in a fixed window and refuses it,

@@ -110,6 +110,18 @@ func (s *Server) routeTable() []route {
 		{"GET /api/template/actives", authRequired, s.handleTemplateActives},
 		{"POST /api/template/sync", authRequired, s.handleTemplateSync},
 
+		// Web chat (Plaza's extension): the widget script, and the public
+		// endpoints of its visitors (CORS for any origin; a visitor token
+		// from the session names their one conversation).
+		{"GET /widget.js", authNone, s.handleWidgetJS},
+		{"POST /widget/session", authVisitor, s.handleWebchatSession},
+		{"OPTIONS /widget/session", authVisitor, s.handleWebchatPreflight},
+		{"POST /widget/messages", authVisitor, s.handleWebchatMessagePost},
+		{"GET /widget/messages", authVisitor, s.handleWebchatMessageList},
+		{"OPTIONS /widget/messages", authVisitor, s.handleWebchatPreflight},
+		{"GET /widget/events", authVisitor, s.handleWebchatEvents},
+		{"OPTIONS /widget/events", authVisitor, s.handleWebchatPreflight},
+
 		// Events (Plaza's extension): the workspace's changes as Server-Sent
 		// Events.
 		{"GET /api/events", authRequired, s.handleEvents},
@@ -161,6 +173,10 @@ func (s *Server) Patterns() []string {
 
 func (s *Server) routes() {
 	for _, rt := range s.routeTable() {
+		if rt.auth == authVisitor {
+			s.mux.Handle(rt.pattern, visitorCORS(s.endpoint(authNone, rt.handler)))
+			continue
+		}
 		s.mux.Handle(rt.pattern, s.endpoint(rt.auth, rt.handler))
 	}
 	// Prometheus's text format, not an envelope.

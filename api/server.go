@@ -42,6 +42,8 @@ type Server struct {
 	Conversations plaza.ConversationService
 	// Templates are the WhatsApp message templates.
 	Templates plaza.TemplateService
+	// Webchat is the web chat channel (the widget's visitors).
+	Webchat plaza.WebchatService
 	// Events streams the workspace's events (GET /api/events).
 	Events plaza.EventStream
 	// EventHeartbeat is how often an idle event stream sends a comment.

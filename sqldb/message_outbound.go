@@ -187,6 +187,19 @@ func (s *OutboundService) QueueWhatsAppText(ctx context.Context, in plaza.Messag
 	id := newID()
 	var sent *plaza.MessageSent
 	err = s.db.inTx(ctx, func(tx *Tx) error {
+		// A web chat contact is answered on the web chat (webchat.go).
+		if in.ContactID != "" {
+			m, ok, err := tx.webchatSend(ctx, ws, in, answerType)
+			if ok {
+				sent = &plaza.MessageSent{ContactID: in.ContactID, Message: m}
+			}
+			if err != nil || ok {
+				return err
+			}
+		}
+		if in.RecipientPhone == "" {
+			return plaza.ErrRecipientPhoneRequired
+		}
 		numberID, err := tx.sendingNumber(ctx, ws, in)
 		if err != nil {
 			return err

@@ -262,6 +262,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		f.fromEnv("whatsapp-reconcile-after", "PLAZA_WHATSAPP_RECONCILE_AFTER", "how long a send whose answer from Meta was lost (a crash, a timeout) waits for a status webhook naming it before it is sent again; longer than --whatsapp-send-timeout"))
 	f.Float64Var(&outboxCfg.RatePerNumber, "whatsapp-rate", messaging.DefaultRatePerNumber,
 		f.fromEnv("whatsapp-rate", "PLAZA_WHATSAPP_RATE", "messages per second each WhatsApp number sends from this process; with N replicas set it to Meta's limit divided by N"))
+	webchatLimits := plaza.DefaultWebchatLimits
+	f.IntVar(&webchatLimits.Sessions, "webchat-sessions-per-hour", webchatLimits.Sessions,
+		f.fromEnv("webchat-sessions-per-hour", "PLAZA_WEBCHAT_SESSIONS_PER_HOUR", "web chat sessions a client address may start per hour; 0 for no limit"))
+	f.IntVar(&webchatLimits.Messages, "webchat-messages-per-minute", webchatLimits.Messages,
+		f.fromEnv("webchat-messages-per-minute", "PLAZA_WEBCHAT_MESSAGES_PER_MINUTE", "web chat messages a client address may post per minute; 0 for no limit"))
 	if err := f.parse(args); err != nil || helpAsked(args) {
 		return err
 	}
@@ -375,6 +380,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv.WhatsAppInbox = inbox
 	srv.Webhooks = webhooks
 	srv.Conversations = sqldb.NewConversationService(db)
+	webchat := sqldb.NewWebchatService(db, key)
+	webchat.Limits = webchatLimits
+	srv.Webchat = webchat
 	srv.Outbound = outbox
 	srv.Agents = sqldb.NewAgentService(db)
 	srv.Knowledge = knowledgeFiles

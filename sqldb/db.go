@@ -237,6 +237,10 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		return fmt.Errorf("begin: %w", err)
 	}
 	tx := &Tx{Tx: sqlTx, db: db, now: db.now()}
+	if err := tx.markEventWriter(ctx); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			tx.Rollback()

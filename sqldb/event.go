@@ -28,24 +28,75 @@ import (
 // delivered once it commits, and the younger one's smaller id is then
 // skipped. So the id is made of the xid itself: an event's id is
 // xid * eventRankSpan + its rank among its transaction's events, and a
-// reader takes only ids below pg_snapshot_xmin(pg_current_snapshot()) *
-// eventRankSpan. Below that xmin every transaction has finished (its
-// events are visible or rolled back), and every event not visible yet
-// belongs to a transaction at or above it, so its id is larger than
-// everything delivered. The price: a long-running writing transaction
-// anywhere on the server holds delivery back until it ends.
+// reader takes only ids below the smallest xid that may still write an
+// event it cannot see yet.
+//
+// Which transactions may: every write transaction of Plaza takes a shared
+// advisory lock, keyed by the schema, as its first statement, before it
+// has an xid (markEventWriter). So a transaction under way that has an xid
+// but not that lock is someone else's (a backup, a report, River's own
+// bookkeeping, another Plaza schema) and never writes Plaza's events. The
+// bound is the least of the reader's snapshot's xmax (any transaction that
+// takes an xid later gets a larger one) and the xids its snapshot saw
+// under way, leaving out those pg_locks shows running without the lock. A
+// transaction that ended between the snapshot and the look at pg_locks is
+// kept in: its events, if any, are not in this snapshot, and the next read
+// takes them. A long transaction elsewhere on the server therefore holds
+// nothing back; a long Plaza write transaction holds back the events
+// written after it began, until it ends.
 //
 // The ids stay below 2^53 (exact in JavaScript) while the server's xids
 // stay below 2^37, and a transaction writes at most eventRankSpan events
 // (a Send Conversation to 1,000 destinations writes 2,000).
 const eventRankSpan = 1 << 16
 
+// eventWriterLock is the advisory lock (two int4 keys: Plaza's, and the
+// schema's hash) every write transaction holds shared; pgEventWriter is
+// the same pair as pg_locks shows it, for the readers.
+const (
+	eventWriterLock = `pg_advisory_xact_lock_shared(1347181121, hashtext(current_schema()) & 2147483647)`
+	pgEventWriter   = `a.locktype = 'advisory' AND a.granted AND a.objsubid = 2
+		AND a.classid::text::bigint = 1347181121
+		AND a.objid::text::bigint = (hashtext(current_schema()) & 2147483647)
+		AND a.database = (SELECT oid FROM pg_database WHERE datname = current_database())`
+)
+
+// markEventWriter makes the transaction one readers of events wait for
+// (see above); it must run before the transaction has an xid.
+func (tx *Tx) markEventWriter(ctx context.Context) error {
+	if tx.db.Dialect != Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT `+eventWriterLock); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	return nil
+}
+
 // eventBoundSQL is the id every event a reader may take is below:
 // events at or above it may still have earlier neighbours in transactions
 // under way.
 func (db *DB) eventBoundSQL() string {
 	if db.Dialect == Postgres {
-		return `(pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 65536)`
+		// pg_locks is read once (each mention of the view is a new look at
+		// the lock table, and two looks may disagree). A transaction id in
+		// it is the 32-bit xid; the snapshot's are xid8 (epoch and xid),
+		// compared by their low 32 bits. A writer takes its advisory lock
+		// before its xid and releases it after, so a look that shows the
+		// xid's lock without the advisory one shows a transaction that
+		// never writes events.
+		return `((WITH l AS MATERIALIZED (SELECT locktype, classid, objid, objsubid, database,
+				virtualtransaction, transactionid, mode, granted FROM pg_locks
+				WHERE locktype IN ('advisory', 'transactionid')),
+			s AS MATERIALIZED (SELECT pg_current_snapshot() AS snap)
+		SELECT LEAST(
+			(SELECT pg_snapshot_xmax(s.snap)::text::bigint FROM s),
+			(SELECT min(x::text::bigint) FROM s, pg_snapshot_xip(s.snap) x
+				WHERE NOT EXISTS (SELECT 1 FROM l t
+					WHERE t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock' AND t.granted
+					AND t.transactionid::text::bigint = x::text::bigint % 4294967296
+					AND NOT EXISTS (SELECT 1 FROM l a WHERE a.virtualtransaction = t.virtualtransaction AND ` + pgEventWriter + `)))
+		)) * 65536)`
 	}
 	return `9223372036854775807`
 }

@@ -17,7 +17,12 @@ func (db *DB) BeginEventTxForTest(ctx context.Context) (*EventTxForTest, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &EventTxForTest{&Tx{Tx: sqlTx, db: db, now: db.now()}}, nil
+	tx := &Tx{Tx: sqlTx, db: db, now: db.now()}
+	if err := tx.markEventWriter(ctx); err != nil {
+		sqlTx.Rollback()
+		return nil, err
+	}
+	return &EventTxForTest{tx}, nil
 }
 
 // TakeXID gives the transaction its PostgreSQL transaction id now.

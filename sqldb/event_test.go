@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/plaza-crm/plaza"
 	"github.com/plaza-crm/plaza/sqldb"
 	"github.com/plaza-crm/plaza/sqldb/sqldbtest"
@@ -564,4 +566,55 @@ func TestEvents_Inbound(t *testing.T) {
 			t.Fatalf("after the status: %s %s", e.Type, e.Data)
 		}
 	})
+}
+
+// TestEvents_PostgresForeignTransaction: a long transaction that is not
+// Plaza's (a backup, a report: it holds an xid but never the writers'
+// lock) holds no event back, while one of Plaza's own writers does.
+func TestEvents_PostgresForeignTransaction(t *testing.T) {
+	dsn := sqldbtest.DSN(t, sqldb.Postgres)
+	db := sqldbtest.MustOpen(t, dsn)
+	ws := mustBootstrap(t, db, "Acme", "ana@acme.test").WorkspaceID
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	foreign, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer foreign.Rollback(ctx)
+	var xid int64
+	if err := foreign.QueryRow(ctx, `SELECT pg_current_xact_id()::text::bigint`).Scan(&xid); err != nil {
+		t.Fatal(err)
+	}
+	broker := startBroker(t, db, nil)
+	c := subscribe(t, broker, plaza.EventFilter{WorkspaceID: ws})
+	writeEvents(t, db, ws, "past-the-foreign-one")
+	got := receive(t, c, 1)
+	if n := eventName(t, got[0]); n != "past-the-foreign-one" || got[0].ID/65536 <= xid {
+		t.Fatalf("got %q (id %d), want the event written after xid %d", n, got[0].ID, xid)
+	}
+
+	// A Plaza writer under way does hold back what commits after it.
+	held, err := db.BeginEventTxForTest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Rollback()
+	if err := held.TakeXID(ctx); err != nil {
+		t.Fatal(err)
+	}
+	writeEvents(t, db, ws, "behind-a-writer")
+	if events, isHeld, err := db.TailEventsForTest(ctx, got[0].ID); err != nil || len(events) != 0 || !isHeld {
+		t.Fatalf("read %v (held %v, %v) while a writer with a smaller xid is under way, want nothing, held", names(t, events), isHeld, err)
+	}
+	if err := held.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if n := eventName(t, receive(t, c, 1)[0]); n != "behind-a-writer" {
+		t.Fatalf("got %q once the writer ended, want behind-a-writer", n)
+	}
 }

@@ -145,6 +145,9 @@ type TurnInput struct {
 	History []HistoryMessage
 	// Variables are values services' headers may name ({{apiKey}}).
 	Variables map[string]string
+	// Attachment is the text of a document the customer sent with the
+	// messages; the LLM reads it after them (knowledge search does not).
+	Attachment string
 }
 
 // HistoryMessage is an earlier message: Role is "user" (the customer) or
@@ -248,7 +251,10 @@ func (r *Runtime) Turn(ctx context.Context, in TurnInput) (*TurnResult, error) {
 	t := newToolbox(r, &in, res)
 	messages := append([]llm.Message{llm.System(systemPrompt(in.Agent, passages, len(in.History) == 0, t.offered()))},
 		historyMessages(in.Agent.Buffer, in.History)...)
-	for _, m := range in.Messages {
+	for i, m := range in.Messages {
+		if i == len(in.Messages)-1 && in.Attachment != "" {
+			m += "\n\n[Attached document]\n" + in.Attachment
+		}
 		messages = append(messages, llm.User(m))
 	}
 	rounds := r.MaxRounds

@@ -110,6 +110,9 @@ func (s *Server) routeTable() []route {
 		{"GET /api/template/actives", authRequired, s.handleTemplateActives},
 		{"POST /api/template/sync", authRequired, s.handleTemplateSync},
 
+		// AI agents: chatting with one over the API (Plazbot's on-message).
+		{"POST /api/agent/on-message", authRequired, s.handleAgentOnMessage},
+
 		// API keys (Plaza's extension).
 		// The workspace is the request's (x-workspace-id or the key's own).
 		{"POST /api/apikey", authRequired, s.handleAPIKeyCreate},

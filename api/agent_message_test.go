@@ -1,0 +1,213 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/plaza-crm/plaza"
+	"github.com/plaza-crm/plaza/agent"
+	"github.com/plaza-crm/plaza/llm"
+	"github.com/plaza-crm/plaza/messaging"
+	"github.com/plaza-crm/plaza/sqldb"
+)
+
+// chatLLM is a local OpenAI chat-completions server answering every call
+// with the reply its answer function gives for the request.
+type chatLLM struct {
+	mu   sync.Mutex
+	reqs []llm.Request
+}
+
+func newChatLLM(t *testing.T, answer func(n int, req llm.Request) string) (*chatLLM, *llm.Client) {
+	t.Helper()
+	tmpl, err := os.ReadFile(filepath.Join("..", "llm", "testdata", "chat_completion_text.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &chatLLM{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req llm.Request
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			t.Errorf("LLM request: %v", err)
+		}
+		c.mu.Lock()
+		c.reqs = append(c.reqs, req)
+		n := len(c.reqs)
+		c.mu.Unlock()
+		// The documented completion, its content replaced.
+		var doc map[string]any
+		json.Unmarshal(tmpl, &doc)
+		doc["choices"].([]any)[0].(map[string]any)["message"].(map[string]any)["content"] = answer(n, req)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(doc)
+	}))
+	t.Cleanup(srv.Close)
+	return c, &llm.Client{BaseURL: srv.URL + "/v1", APIKey: "sk-test", Model: "gpt-4o-mini"}
+}
+
+func (c *chatLLM) requests() []llm.Request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]llm.Request(nil), c.reqs...)
+}
+
+// withAgentChat wires on-message: agents are the given configurations of
+// the tenant's workspace (the agents' storage is another package's).
+func withAgentChat(ts *testServer, tn tenant, client *llm.Client, guard *messaging.FetchGuard, agents map[string]plaza.AgentConfig) {
+	db := ts.DB
+	ts.API.AgentChat = &agent.Chat{
+		Runtime: &agent.Runtime{LLM: client, Contacts: sqldb.NewContactService(db), Opportunities: sqldb.NewOpportunityService(db),
+			Tasks: sqldb.NewTaskService(db), Masters: sqldb.NewMasterService(db), Pipelines: sqldb.NewPipelineService(db),
+			Handoffs: sqldb.NewHandoffService(db), Guard: guard},
+		Sessions: sqldb.NewAgentSessionStore(db),
+		Agent: func(_ context.Context, ws, id string) (*plaza.AgentConfig, error) {
+			if cfg, ok := agents[id]; ok && ws == tn.WorkspaceID {
+				return &cfg, nil
+			}
+			return nil, plaza.Errorf(plaza.ENOTFOUND, "Agent not found.")
+		},
+	}
+}
+
+// onMessage posts to on-message as the SDK does and returns the status
+// and body; the response is checked against the OpenAPI document (it is
+// not an envelope when it succeeds).
+func (ts *testServer) onMessage(tn tenant, body any) (int, map[string]any) {
+	ts.t.Helper()
+	raw, _ := json.Marshal(body)
+	hr, _ := http.NewRequest("POST", ts.URL+"/api/agent/on-message", bytes.NewReader(raw))
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("Authorization", "Bearer "+tn.APIKey)
+	hr.Header.Set("x-workspace-id", tn.WorkspaceID)
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	checkOpenAPI(ts.t, hr, raw, resp, b)
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		ts.t.Fatalf("on-message answered %s", b)
+	}
+	return resp.StatusCode, out
+}
+
+func TestAgentOnMessage_Session(t *testing.T) {
+	eachServer(t, func(t *testing.T, ts *testServer) {
+		tn := ts.bootstrap("Clinic", "max@clinic.test")
+		fake, client := newChatLLM(t, func(n int, req llm.Request) string {
+			if n == 1 {
+				return "Hola Ana, soy Maximo."
+			}
+			return "Abrimos de lunes a sábado.\n\nLos domingos cerramos."
+		})
+		withAgentChat(ts, tn, client, nil, map[string]plaza.AgentConfig{"agent-1": {Name: "Clinic", Prompt: "You are the clinic's assistant.", Buffer: 3}})
+
+		status, out := ts.onMessage(tn, map[string]any{"agentId": "agent-1", "workspaceId": tn.WorkspaceID, "question": "Hola, soy Ana", "sessionId": "s-1"})
+		if status != 200 || out["success"] != true || out["answer"] != "Hola Ana, soy Maximo." {
+			t.Fatalf("%d %v", status, out)
+		}
+		// PascalCase keys, the same session: the first exchange is in the
+		// context; blocks asked for.
+		status, out = ts.onMessage(tn, map[string]any{"AgentId": "agent-1", "Question": "¿Qué horario tienen?", "SessionId": "s-1", "multipleAnswers": true})
+		if status != 200 {
+			t.Fatalf("%d %v", status, out)
+		}
+		if got, _ := json.Marshal(out["answer"]); string(got) != `["Abrimos de lunes a sábado.","Los domingos cerramos."]` {
+			t.Errorf("answer %s", got)
+		}
+		reqs := fake.requests()
+		var roles []string
+		for _, m := range reqs[1].Messages {
+			roles = append(roles, m.Role+":"+m.Text())
+		}
+		if len(roles) != 4 || roles[1] != "user:Hola, soy Ana" || roles[2] != "assistant:Hola Ana, soy Maximo." || roles[3] != "user:¿Qué horario tienen?" {
+			t.Errorf("second context %q", roles)
+		}
+		// Another session starts empty.
+		ts.onMessage(tn, map[string]any{"agentId": "agent-1", "question": "Hola", "sessionId": "s-2"})
+		if reqs := fake.requests(); len(reqs[2].Messages) != 2 {
+			t.Errorf("new session's context: %+v", reqs[2].Messages)
+		}
+	})
+}
+
+func TestAgentOnMessage_Errors(t *testing.T) {
+	eachServer(t, func(t *testing.T, ts *testServer) {
+		tn := ts.bootstrap("Clinic", "max@clinic.test")
+		other := ts.bootstrap("Other", "otto@other.test")
+		fake, client := newChatLLM(t, func(int, llm.Request) string { return "x" })
+		off := false
+		agents := map[string]plaza.AgentConfig{"agent-1": {Prompt: "p"}, "agent-off": {Prompt: "p", Enable: &off}}
+		withAgentChat(ts, tn, client, nil, agents)
+
+		status, out := ts.onMessage(tn, map[string]any{"agentId": "agent-1", "sessionId": "s", "question": "  "})
+		if status != 400 || out["errorCode"] != "VALIDATION_FAILED" || !strings.Contains(out["message"].(string), "question") {
+			t.Errorf("no question: %d %v", status, out)
+		}
+		status, out = ts.onMessage(tn, map[string]any{"question": "hi", "multipleAnswers": "yes"})
+		fields := []string{}
+		for _, e := range out["data"].(map[string]any)["errors"].([]any) {
+			fields = append(fields, e.(map[string]any)["field"].(string))
+		}
+		if status != 400 || strings.Join(fields, ",") != "multipleAnswers" {
+			t.Errorf("bad type: %d %v", status, out)
+		}
+		status, _ = ts.onMessage(tn, map[string]any{"question": "hi"})
+		if status != 400 {
+			t.Errorf("no agentId: %d", status)
+		}
+		status, out = ts.onMessage(tn, map[string]any{"agentId": "agent-off", "sessionId": "s", "question": "hi"})
+		if status != 422 {
+			t.Errorf("disabled agent: %d %v", status, out)
+		}
+		// Another workspace's caller does not reach the agent.
+		status, out = ts.onMessage(other, map[string]any{"agentId": "agent-1", "sessionId": "s", "question": "hi"})
+		if status != 404 || out["errorCode"] != "NOT_FOUND" {
+			t.Errorf("other workspace: %d %v", status, out)
+		}
+		// A private file URL without the allow-list.
+		status, out = ts.onMessage(tn, map[string]any{"agentId": "agent-1", "sessionId": "s", "question": "hi", "file": "http://127.0.0.1:9/doc.pdf"})
+		if status != 400 || !strings.Contains(out["message"].(string), "PLAZA_FETCH_ALLOW") {
+			t.Errorf("private file: %d %v", status, out)
+		}
+		if n := len(fake.requests()); n != 0 {
+			t.Errorf("%d LLM calls for refused questions", n)
+		}
+	})
+}
+
+// A question's file is fetched (allow-listed here), read, and given to
+// the LLM with the question.
+func TestAgentOnMessage_File(t *testing.T) {
+	eachServer(t, func(t *testing.T, ts *testServer) {
+		tn := ts.bootstrap("Clinic", "max@clinic.test")
+		doc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/markdown")
+			io.WriteString(w, "# Presupuesto\n\nLimpieza dental: **120 soles**.\n")
+		}))
+		defer doc.Close()
+		guard, _ := messaging.ParseFetchAllow("127.0.0.1")
+		fake, client := newChatLLM(t, func(int, llm.Request) string { return "La limpieza cuesta 120 soles." })
+		withAgentChat(ts, tn, client, guard, map[string]plaza.AgentConfig{"agent-1": {Prompt: "p"}})
+		status, out := ts.onMessage(tn, map[string]any{"agentId": "agent-1", "sessionId": "s", "question": "¿Cuánto cuesta?", "file": doc.URL + "/budget.md"})
+		if status != 200 || out["answer"] != "La limpieza cuesta 120 soles." {
+			t.Fatalf("%d %v", status, out)
+		}
+		msgs := fake.requests()[0].Messages
+		last := msgs[len(msgs)-1].Text()
+		if !strings.HasPrefix(last, "¿Cuánto cuesta?") || !strings.Contains(last, "Limpieza dental: 120 soles.") || strings.Contains(last, "**") {
+			t.Errorf("question with file: %q", last)
+		}
+	})
+}

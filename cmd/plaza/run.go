@@ -19,7 +19,9 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/plaza-crm/plaza"
+	"github.com/plaza-crm/plaza/agent"
 	"github.com/plaza-crm/plaza/api"
+	"github.com/plaza-crm/plaza/llm"
 	"github.com/plaza-crm/plaza/mail"
 	"github.com/plaza-crm/plaza/messaging"
 	"github.com/plaza-crm/plaza/sqldb"
@@ -250,6 +252,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	logLevel := f.string("log-level", "PLAZA_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	shutdown := f.duration("shutdown-timeout", "PLAZA_SHUTDOWN_TIMEOUT", 30*time.Second, "how long to let in-flight requests finish on SIGTERM")
 	fetchAllow := f.string("fetch-allow", "PLAZA_FETCH_ALLOW", "", "comma-separated hosts and CIDR prefixes of private addresses that forwarding webhooks may call")
+	llmBaseURL := f.string("llm-base-url", "PLAZA_LLM_BASE_URL", "", "root of an OpenAI-compatible chat-completions API (e.g. https://api.openai.com/v1, http://localhost:11434/v1 for Ollama); without it agents answer from their knowledge only")
+	llmAPIKey := f.string("llm-api-key", "PLAZA_LLM_API_KEY", "", "API key of the LLM endpoint (PLAZA_LLM_API_KEY_FILE reads it from a file)")
+	llmModel := f.string("llm-model", "PLAZA_LLM_MODEL", "", "model the agents use, e.g. gpt-4o-mini; required with --llm-base-url")
 	graphURL := f.string("whatsapp-graph-url", "PLAZA_WHATSAPP_GRAPH_URL", whatsapp.DefaultBaseURL, "root of Meta's Graph API, with its version")
 	var outboxCfg messaging.OutboxConfig
 	f.DurationVar(&outboxCfg.Wait, "whatsapp-send-wait", messaging.DefaultSendWait,
@@ -280,6 +285,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if err := outboxCfg.Validate(); err != nil {
 		return err
+	}
+	var llmClient *llm.Client
+	if *llmBaseURL != "" {
+		if u, err := url.Parse(*llmBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--llm-base-url must be an http(s) URL, not %q", *llmBaseURL)
+		}
+		if *llmModel == "" {
+			return fmt.Errorf("--llm-model is required with --llm-base-url")
+		}
+		llmClient = &llm.Client{BaseURL: *llmBaseURL, APIKey: *llmAPIKey, Model: *llmModel}
 	}
 	var mailer plaza.Mailer = mail.Log{Logger: logger}
 	if *smtpURL != "" {
@@ -367,6 +382,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv.Auth = auth
 	srv.Tasks = sqldb.NewTaskService(db)
 	srv.Masters = sqldb.NewMasterService(db)
+	// AI agents: the turn engine, on the CRM services, acting as the agent.
+	agents := &agent.Runtime{LLM: llmClient, Contacts: srv.Contacts, Opportunities: srv.Opportunities, Tasks: srv.Tasks,
+		Masters: srv.Masters, Pipelines: srv.Pipelines, Handoffs: sqldb.NewHandoffService(db), Guard: guard, Logger: logger}
+	srv.AgentChat = &agent.Chat{Runtime: agents, Sessions: sqldb.NewAgentSessionStore(db), Agent: findAgentConfig}
 	srv.Idempotency = sqldb.NewIdempotencyStore(db)
 	srv.Ready = db.Ping
 	srv.Logger = logger
@@ -403,4 +422,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// findAgentConfig finds the agents on-message answers for. Agents are not
+// stored yet (their storage lands with the agent API): none is found.
+func findAgentConfig(context.Context, string, string) (*plaza.AgentConfig, error) {
+	return nil, plaza.Errorf(plaza.ENOTFOUND, "Agent not found.")
 }

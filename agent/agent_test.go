@@ -22,7 +22,7 @@ import (
 )
 
 // fixture reads one of OpenAI's documented payloads (llm/testdata).
-func fixture(t *testing.T, name string) []byte {
+func fixture(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "llm", "testdata", name))
 	if err != nil {
@@ -33,7 +33,7 @@ func fixture(t *testing.T, name string) []byte {
 
 // completion is chat_completion_text.json with its choice replaced by msg:
 // the documented wire format, answering what a test scripts.
-func completion(t *testing.T, msg llm.Message) []byte {
+func completion(t testing.TB, msg llm.Message) []byte {
 	t.Helper()
 	var c map[string]any
 	if err := json.Unmarshal(fixture(t, "chat_completion_text.json"), &c); err != nil {
@@ -133,7 +133,7 @@ type env struct {
 
 const agentID = "agent-0001"
 
-func newEnv(t *testing.T, db *sqldb.DB) *env {
+func newEnv(t testing.TB, db *sqldb.DB) *env {
 	t.Helper()
 	ctx := context.Background()
 	b, err := db.Bootstrap(ctx, "Muebles", plaza.UserCreate{Email: "ana@muebles.test", Password: "correct-horse-1", Name: "Ana"})

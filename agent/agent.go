@@ -19,7 +19,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/plaza-crm/plaza"
@@ -93,6 +95,11 @@ type Completer interface {
 	Complete(ctx context.Context, req llm.Request) (*llm.Response, error)
 }
 
+// WorkspaceLLMs finds workspaces' own LLM endpoints.
+type WorkspaceLLMs interface {
+	WorkspaceLLM(ctx context.Context, workspaceID string) (plaza.LLMEndpoint, bool, error)
+}
+
 // Runtime runs turns. Contacts, Opportunities, Tasks, Masters and
 // Pipelines are required; Knowledge and Handoffs may be nil (no knowledge;
 // handoffs only reported in the result).
@@ -102,6 +109,10 @@ type Runtime struct {
 	LLM Completer
 	// Model overrides the LLM's default model ("" keeps it).
 	Model string
+	// WorkspaceLLMs finds a workspace's own LLM, which its agents use
+	// instead of LLM; nil when workspaces cannot have one. A workspace's
+	// endpoint is user-given: it is called through Guard.
+	WorkspaceLLMs WorkspaceLLMs
 
 	Contacts      Contacts
 	Opportunities Opportunities
@@ -125,6 +136,9 @@ type Runtime struct {
 	Passages int
 	Now      func() time.Time
 	Logger   *slog.Logger
+
+	guardOnce   sync.Once
+	guardClient *http.Client
 }
 
 // TurnInput is one turn: the customer's new messages to an agent.
@@ -243,7 +257,11 @@ func (r *Runtime) Turn(ctx context.Context, in TurnInput) (*TurnResult, error) {
 	}
 	res.Passages = len(passages)
 
-	if r.LLM == nil || !r.LLM.Configured() {
+	completer, model, err := r.completer(ctx, in.WorkspaceID)
+	if err != nil {
+		return nil, err
+	}
+	if completer == nil || !completer.Configured() {
 		r.answerFromKnowledge(ctx, in, passages, res)
 		return res, nil
 	}
@@ -264,7 +282,7 @@ func (r *Runtime) Turn(ctx context.Context, in TurnInput) (*TurnResult, error) {
 	tools := t.tools()
 	var reply string
 	for round := 1; ; round++ {
-		req := llm.Request{Model: r.Model, Messages: messages}
+		req := llm.Request{Model: model, Messages: messages}
 		if len(tools) > 0 {
 			req.Tools = tools
 			req.ToolChoice = "auto"
@@ -273,7 +291,7 @@ func (r *Runtime) Turn(ctx context.Context, in TurnInput) (*TurnResult, error) {
 			}
 		}
 		res.LLMCalls++
-		completion, err := r.LLM.Complete(ctx, req)
+		completion, err := completer.Complete(ctx, req)
 		if err != nil {
 			if len(res.ToolCalls) == 0 {
 				return nil, fmt.Errorf("agent: %w", err)
@@ -307,6 +325,49 @@ func (r *Runtime) Turn(ctx context.Context, in TurnInput) (*TurnResult, error) {
 	}
 	res.Reply = reply
 	return res, nil
+}
+
+// completer is the LLM of the workspace: its own when it has one, else
+// the server's (nil when there is none), and the model to ask for ("" for
+// the client's default).
+func (r *Runtime) completer(ctx context.Context, workspaceID string) (Completer, string, error) {
+	if r.WorkspaceLLMs != nil {
+		e, found, err := r.WorkspaceLLMs.WorkspaceLLM(ctx, workspaceID)
+		if err != nil {
+			return nil, "", fmt.Errorf("agent: the workspace's LLM: %w", err)
+		}
+		if found {
+			u, err := url.Parse(e.BaseURL)
+			if err != nil {
+				return nil, "", fmt.Errorf("agent: the workspace's LLM URL: %w", err)
+			}
+			if err := r.Guard.CheckURL(u); err != nil {
+				return nil, "", fmt.Errorf("agent: the workspace's LLM is refused: %w", err)
+			}
+			return &llm.Client{BaseURL: e.BaseURL, APIKey: e.APIKey, Model: e.Model, HTTP: r.guardedHTTP()}, "", nil
+		}
+	}
+	if r.LLM == nil {
+		return nil, "", nil
+	}
+	return r.LLM, r.Model, nil
+}
+
+// guardedHTTP is the client for workspaces' LLM endpoints: the guard's
+// dialer, without its 10-second limits (a completion takes longer; the
+// llm client bounds each attempt).
+func (r *Runtime) guardedHTTP() *http.Client {
+	r.guardOnce.Do(func() {
+		c := r.Guard.HTTPClient()
+		if tr, ok := c.Transport.(*http.Transport); ok {
+			tr = tr.Clone()
+			tr.ResponseHeaderTimeout = 0
+			c.Transport = tr
+		}
+		c.Timeout = 0
+		r.guardClient = c
+	})
+	return r.guardClient
 }
 
 // search finds the passages for the question; a failing search is an

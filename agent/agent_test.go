@@ -726,3 +726,38 @@ func TestTurn_BoundedRounds(t *testing.T) {
 		}
 	})
 }
+
+// A workspace with its own LLM has its agents use it, with its model and
+// key, called through the fetch guard; the server's is not called.
+func TestTurn_WorkspaceLLM(t *testing.T) {
+	sqldbtest.EachDB(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db)
+		server, serverClient := newLLM(t)
+		own, ownClient := newLLM(t, ok(completion(t, llm.Assistant("Desde el LLM del workspace."))))
+		e.rt.LLM = serverClient
+		settings := sqldb.NewLLMSettingsService(db, "test-secret-key-0123456789abcdef-0123")
+		e.rt.WorkspaceLLMs = settings
+		key := "sk-test"
+		if _, err := settings.SetLLMSettings(e.ownerCtx, plaza.LLMSettingsUpdate{BaseURL: ownClient.BaseURL, Model: "llama3.1", APIKey: &key}); err != nil {
+			t.Fatal(err)
+		}
+		// Its endpoint is on a private address: refused until allow-listed.
+		_, err := e.rt.Turn(context.Background(), e.input(plaza.AgentConfig{Prompt: "p"}, "Hola"))
+		if err == nil || !strings.Contains(err.Error(), "PLAZA_FETCH_ALLOW") {
+			t.Fatalf("err = %v", err)
+		}
+		allow, _ := messaging.ParseFetchAllow("127.0.0.1")
+		e.rt = &agent.Runtime{LLM: serverClient, WorkspaceLLMs: settings, Guard: allow, Contacts: e.rt.Contacts, Opportunities: e.rt.Opportunities,
+			Tasks: e.rt.Tasks, Masters: e.rt.Masters, Pipelines: e.rt.Pipelines}
+		res, err := e.rt.Turn(context.Background(), e.input(plaza.AgentConfig{Prompt: "p"}, "Hola"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Reply != "Desde el LLM del workspace." || len(server.requests()) != 0 {
+			t.Errorf("reply %q, server LLM called %d times", res.Reply, len(server.requests()))
+		}
+		if reqs := own.requests(); len(reqs) != 1 || reqs[0].Model != "llama3.1" {
+			t.Errorf("workspace LLM requests %+v", reqs)
+		}
+	})
+}

@@ -211,3 +211,53 @@ func TestAgentOnMessage_File(t *testing.T) {
 		}
 	})
 }
+
+func TestLLMSettings(t *testing.T) {
+	eachServer(t, func(t *testing.T, ts *testServer) {
+		a := ts.bootstrap("Clinic", "max@clinic.test")
+		b := ts.bootstrap("Other", "otto@other.test")
+		ts.API.LLMSettings = sqldb.NewLLMSettingsService(ts.DB, testSecret)
+		path := "/api/workspace/" + a.WorkspaceID + "/agents/llm"
+
+		ts.do(req{Method: "GET", Path: path, Token: a.APIKey}).want(t, 404, "NOT_FOUND")
+		r := ts.do(req{Method: "PUT", Path: path, Token: a.APIKey, Body: map[string]any{"baseUrl": "ftp://x", "model": ""}}).want(t, 400, "VALIDATION_FAILED")
+		if got := strings.Join(r.fields(), ","); got != "baseUrl,model" {
+			t.Errorf("fields %s", got)
+		}
+		var st plaza.LLMSettings
+		ts.do(req{Method: "PUT", Path: path, Token: a.APIKey, Body: map[string]any{"baseUrl": "https://llm.example.com/v1", "model": "llama3.1", "apiKey": "sk-secret-1"}}).
+			want(t, 200, "").into(t, &st)
+		if st.BaseURL != "https://llm.example.com/v1" || st.Model != "llama3.1" || !st.HasAPIKey {
+			t.Errorf("settings %+v", st)
+		}
+		// The key is kept when not sent, never shown, and stored sealed.
+		r = ts.do(req{Method: "PUT", Path: path, Token: a.APIKey, Body: map[string]any{"baseUrl": "https://llm.example.com/v2", "model": "llama3.1"}}).want(t, 200, "")
+		r = ts.do(req{Method: "GET", Path: path, Token: a.APIKey}).want(t, 200, "")
+		r.into(t, &st)
+		if !st.HasAPIKey || st.BaseURL != "https://llm.example.com/v2" || strings.Contains(string(r.Body), "sk-secret-1") {
+			t.Errorf("settings %s", r.Body)
+		}
+		if n := ts.count(`SELECT count(*) FROM workspace_llm_settings WHERE api_key LIKE '%sk-secret%'`); n != 0 {
+			t.Error("the key is stored in the clear")
+		}
+		e, found, err := ts.API.LLMSettings.WorkspaceLLM(context.Background(), a.WorkspaceID)
+		if err != nil || !found || e.APIKey != "sk-secret-1" || e.Model != "llama3.1" {
+			t.Errorf("WorkspaceLLM %+v %v %v", e, found, err)
+		}
+		// A member reads it but may not change it; another workspace sees
+		// nothing of it.
+		agentToken := ts.createUser(a, "agent@clinic.test", "agent")
+		ts.do(req{Method: "GET", Path: path, Token: agentToken, Workspace: a.WorkspaceID}).want(t, 200, "")
+		ts.do(req{Method: "DELETE", Path: path, Token: agentToken, Workspace: a.WorkspaceID}).want(t, 403, "FORBIDDEN")
+		ts.do(req{Method: "GET", Path: "/api/workspace/" + b.WorkspaceID + "/agents/llm", Token: b.APIKey}).want(t, 404, "NOT_FOUND")
+		ts.do(req{Method: "GET", Path: path, Token: b.APIKey}).want(t, 403, "FORBIDDEN")
+		// apiKey null removes the key; DELETE removes the settings.
+		ts.do(req{Method: "PUT", Path: path, Token: a.APIKey, Body: map[string]any{"baseUrl": "https://llm.example.com/v2", "model": "m", "apiKey": nil}}).
+			want(t, 200, "").into(t, &st)
+		if st.HasAPIKey {
+			t.Error("key kept after apiKey null")
+		}
+		ts.do(req{Method: "DELETE", Path: path, Token: a.APIKey}).want(t, 200, "")
+		ts.do(req{Method: "DELETE", Path: path, Token: a.APIKey}).want(t, 404, "NOT_FOUND")
+	})
+}

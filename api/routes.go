@@ -112,6 +112,10 @@ func (s *Server) routeTable() []route {
 
 		// AI agents: chatting with one over the API (Plazbot's on-message).
 		{"POST /api/agent/on-message", authRequired, s.handleAgentOnMessage},
+		// A workspace's own LLM (Plaza's extension).
+		{"GET /api/workspace/{workspaceId}/agents/llm", authRequired, s.handleLLMSettingsGet},
+		{"PUT /api/workspace/{workspaceId}/agents/llm", authRequired, s.handleLLMSettingsSet},
+		{"DELETE /api/workspace/{workspaceId}/agents/llm", authRequired, s.handleLLMSettingsDelete},
 
 		// API keys (Plaza's extension).
 		// The workspace is the request's (x-workspace-id or the key's own).

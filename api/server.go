@@ -42,6 +42,8 @@ type Server struct {
 	Templates plaza.TemplateService
 	// AgentChat answers questions to AI agents over the API (on-message).
 	AgentChat plaza.AgentChatService
+	// LLMSettings are workspaces' own LLM endpoints.
+	LLMSettings plaza.LLMSettingsService
 	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
 	Idempotency plaza.IdempotencyStore
 	// Ready reports whether the database answers, for /readyz.

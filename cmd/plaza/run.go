@@ -383,7 +383,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv.Tasks = sqldb.NewTaskService(db)
 	srv.Masters = sqldb.NewMasterService(db)
 	// AI agents: the turn engine, on the CRM services, acting as the agent.
-	agents := &agent.Runtime{LLM: llmClient, Contacts: srv.Contacts, Opportunities: srv.Opportunities, Tasks: srv.Tasks,
+	srv.LLMSettings = sqldb.NewLLMSettingsService(db, key)
+	agents := &agent.Runtime{LLM: llmClient, WorkspaceLLMs: srv.LLMSettings, Contacts: srv.Contacts, Opportunities: srv.Opportunities, Tasks: srv.Tasks,
 		Masters: srv.Masters, Pipelines: srv.Pipelines, Handoffs: sqldb.NewHandoffService(db), Guard: guard, Logger: logger}
 	srv.AgentChat = &agent.Chat{Runtime: agents, Sessions: sqldb.NewAgentSessionStore(db), Agent: findAgentConfig}
 	srv.Idempotency = sqldb.NewIdempotencyStore(db)

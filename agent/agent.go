@@ -71,17 +71,12 @@ type Pipelines interface {
 }
 
 // Passage is a piece of an agent's knowledge found for a question.
-type Passage struct {
-	FileID    string
-	Reference string
-	Text      string
-	Rank      float64
-}
+type Passage = plaza.Passage
 
 // Knowledge finds the passages of an agent's knowledge files that answer a
-// question, best first; any user text is a valid query.
+// question, best first; any user text is a valid query (plaza.AgentStore).
 type Knowledge interface {
-	SearchKnowledge(ctx context.Context, workspaceID, agentID, query string, limit int) ([]Passage, error)
+	SearchKnowledge(ctx context.Context, workspaceID, agentID, query string, limit int) ([]plaza.Passage, error)
 }
 
 // Handoffs records that a conversation's bot asks for a human.

@@ -21,14 +21,19 @@ import (
 type Chat struct {
 	Runtime  *Runtime
 	Sessions plaza.AgentSessionStore
-	// Agent returns the configuration of an agent of the workspace,
-	// ENOTFOUND when it has none of that id.
-	Agent func(ctx context.Context, workspaceID, agentID string) (*plaza.AgentConfig, error)
+	// Agents finds the workspace's agents (plaza.AgentStore).
+	Agents AgentFinder
 	// MaxFileBytes bounds a question's file (default 10 MiB).
 	MaxFileBytes int64
 }
 
 var _ plaza.AgentChatService = (*Chat)(nil)
+
+// AgentFinder finds an agent of a workspace, ENOTFOUND when it has none
+// of that id.
+type AgentFinder interface {
+	FindAgent(ctx context.Context, workspaceID, id string) (*plaza.AgentRecord, error)
+}
 
 // Limits of a question.
 const (
@@ -68,11 +73,12 @@ func (c *Chat) OnMessage(ctx context.Context, q plaza.AgentQuestion) (*plaza.Age
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	cfg, err := c.Agent(ctx, p.WorkspaceID, q.AgentID)
+	rec, err := c.Agents.FindAgent(ctx, p.WorkspaceID, q.AgentID)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Enable != nil && !*cfg.Enable {
+	cfg := &rec.Config
+	if !cfg.Enabled() {
 		return nil, plaza.Errorf(plaza.EUNPROCESSABLE, "The agent is disabled.")
 	}
 	var attachment string

@@ -60,22 +60,23 @@ func (c *chatLLM) requests() []llm.Request {
 	return append([]llm.Request(nil), c.reqs...)
 }
 
-// withAgentChat wires on-message: agents are the given configurations of
-// the tenant's workspace (the agents' storage is another package's).
-func withAgentChat(ts *testServer, tn tenant, client *llm.Client, guard *messaging.FetchGuard, agents map[string]plaza.AgentConfig) {
+// withAgentChat wires on-message on the server's agents and their
+// knowledge, with the given LLM and fetch guard.
+func withAgentChat(ts *testServer, client *llm.Client, guard *messaging.FetchGuard) {
 	db := ts.DB
-	ts.API.AgentChat = &agent.Chat{
-		Runtime: &agent.Runtime{LLM: client, Contacts: sqldb.NewContactService(db), Opportunities: sqldb.NewOpportunityService(db),
-			Tasks: sqldb.NewTaskService(db), Masters: sqldb.NewMasterService(db), Pipelines: sqldb.NewPipelineService(db),
-			Handoffs: sqldb.NewHandoffService(db), Guard: guard},
-		Sessions: sqldb.NewAgentSessionStore(db),
-		Agent: func(_ context.Context, ws, id string) (*plaza.AgentConfig, error) {
-			if cfg, ok := agents[id]; ok && ws == tn.WorkspaceID {
-				return &cfg, nil
-			}
-			return nil, plaza.Errorf(plaza.ENOTFOUND, "Agent not found.")
-		},
-	}
+	store := ts.API.Agents.(*sqldb.AgentService)
+	rt := &agent.Runtime{LLM: client, Contacts: sqldb.NewContactService(db), Opportunities: sqldb.NewOpportunityService(db),
+		Tasks: sqldb.NewTaskService(db), Masters: sqldb.NewMasterService(db), Pipelines: sqldb.NewPipelineService(db),
+		Knowledge: store, Handoffs: sqldb.NewHandoffService(db), Guard: guard}
+	ts.API.AgentChat = &agent.Chat{Runtime: rt, Sessions: sqldb.NewAgentSessionStore(db), Agents: store}
+}
+
+// addAgent adds an agent with the configuration, as the SDK does, and
+// returns its id.
+func (ts *testServer) addAgent(tn tenant, config map[string]any) string {
+	ts.t.Helper()
+	r := ts.do(req{Method: "POST", Path: "/api/agent/add", Token: tn.APIKey, Workspace: tn.WorkspaceID, Body: config}).want(ts.t, 200, "")
+	return r.top(ts.t).AgentID
 }
 
 // onMessage posts to on-message as the SDK does and returns the status
@@ -111,15 +112,16 @@ func TestAgentOnMessage_Session(t *testing.T) {
 			}
 			return "Abrimos de lunes a sábado.\n\nLos domingos cerramos."
 		})
-		withAgentChat(ts, tn, client, nil, map[string]plaza.AgentConfig{"agent-1": {Name: "Clinic", Prompt: "You are the clinic's assistant.", Buffer: 3}})
+		withAgentChat(ts, client, nil)
+		id := ts.addAgent(tn, map[string]any{"name": "Clinic", "prompt": "You are the clinic's assistant.", "buffer": 3})
 
-		status, out := ts.onMessage(tn, map[string]any{"agentId": "agent-1", "workspaceId": tn.WorkspaceID, "question": "Hola, soy Ana", "sessionId": "s-1"})
+		status, out := ts.onMessage(tn, map[string]any{"agentId": id, "workspaceId": tn.WorkspaceID, "question": "Hola, soy Ana", "sessionId": "s-1"})
 		if status != 200 || out["success"] != true || out["answer"] != "Hola Ana, soy Maximo." {
 			t.Fatalf("%d %v", status, out)
 		}
 		// PascalCase keys, the same session: the first exchange is in the
 		// context; blocks asked for.
-		status, out = ts.onMessage(tn, map[string]any{"AgentId": "agent-1", "Question": "¿Qué horario tienen?", "SessionId": "s-1", "multipleAnswers": true})
+		status, out = ts.onMessage(tn, map[string]any{"AgentId": id, "Question": "¿Qué horario tienen?", "SessionId": "s-1", "multipleAnswers": true})
 		if status != 200 {
 			t.Fatalf("%d %v", status, out)
 		}
@@ -135,7 +137,7 @@ func TestAgentOnMessage_Session(t *testing.T) {
 			t.Errorf("second context %q", roles)
 		}
 		// Another session starts empty.
-		ts.onMessage(tn, map[string]any{"agentId": "agent-1", "question": "Hola", "sessionId": "s-2"})
+		ts.onMessage(tn, map[string]any{"agentId": id, "question": "Hola", "sessionId": "s-2"})
 		if reqs := fake.requests(); len(reqs[2].Messages) != 2 {
 			t.Errorf("new session's context: %+v", reqs[2].Messages)
 		}
@@ -147,11 +149,11 @@ func TestAgentOnMessage_Errors(t *testing.T) {
 		tn := ts.bootstrap("Clinic", "max@clinic.test")
 		other := ts.bootstrap("Other", "otto@other.test")
 		fake, client := newChatLLM(t, func(int, llm.Request) string { return "x" })
-		off := false
-		agents := map[string]plaza.AgentConfig{"agent-1": {Prompt: "p"}, "agent-off": {Prompt: "p", Enable: &off}}
-		withAgentChat(ts, tn, client, nil, agents)
+		withAgentChat(ts, client, nil)
+		id := ts.addAgent(tn, map[string]any{"name": "On", "prompt": "p"})
+		off := ts.addAgent(tn, map[string]any{"name": "Off", "prompt": "p", "enable": false})
 
-		status, out := ts.onMessage(tn, map[string]any{"agentId": "agent-1", "sessionId": "s", "question": "  "})
+		status, out := ts.onMessage(tn, map[string]any{"agentId": id, "sessionId": "s", "question": "  "})
 		if status != 400 || out["errorCode"] != "VALIDATION_FAILED" || !strings.Contains(out["message"].(string), "question") {
 			t.Errorf("no question: %d %v", status, out)
 		}
@@ -167,17 +169,17 @@ func TestAgentOnMessage_Errors(t *testing.T) {
 		if status != 400 {
 			t.Errorf("no agentId: %d", status)
 		}
-		status, out = ts.onMessage(tn, map[string]any{"agentId": "agent-off", "sessionId": "s", "question": "hi"})
+		status, out = ts.onMessage(tn, map[string]any{"agentId": off, "sessionId": "s", "question": "hi"})
 		if status != 422 {
 			t.Errorf("disabled agent: %d %v", status, out)
 		}
 		// Another workspace's caller does not reach the agent.
-		status, out = ts.onMessage(other, map[string]any{"agentId": "agent-1", "sessionId": "s", "question": "hi"})
+		status, out = ts.onMessage(other, map[string]any{"agentId": id, "sessionId": "s", "question": "hi"})
 		if status != 404 || out["errorCode"] != "NOT_FOUND" {
 			t.Errorf("other workspace: %d %v", status, out)
 		}
 		// A private file URL without the allow-list.
-		status, out = ts.onMessage(tn, map[string]any{"agentId": "agent-1", "sessionId": "s", "question": "hi", "file": "http://127.0.0.1:9/doc.pdf"})
+		status, out = ts.onMessage(tn, map[string]any{"agentId": id, "sessionId": "s", "question": "hi", "file": "http://127.0.0.1:9/doc.pdf"})
 		if status != 400 || !strings.Contains(out["message"].(string), "PLAZA_FETCH_ALLOW") {
 			t.Errorf("private file: %d %v", status, out)
 		}
@@ -199,8 +201,9 @@ func TestAgentOnMessage_File(t *testing.T) {
 		defer doc.Close()
 		guard, _ := messaging.ParseFetchAllow("127.0.0.1")
 		fake, client := newChatLLM(t, func(int, llm.Request) string { return "La limpieza cuesta 120 soles." })
-		withAgentChat(ts, tn, client, guard, map[string]plaza.AgentConfig{"agent-1": {Prompt: "p"}})
-		status, out := ts.onMessage(tn, map[string]any{"agentId": "agent-1", "sessionId": "s", "question": "¿Cuánto cuesta?", "file": doc.URL + "/budget.md"})
+		withAgentChat(ts, client, guard)
+		id := ts.addAgent(tn, map[string]any{"name": "Budget", "prompt": "p"})
+		status, out := ts.onMessage(tn, map[string]any{"agentId": id, "sessionId": "s", "question": "¿Cuánto cuesta?", "file": doc.URL + "/budget.md"})
 		if status != 200 || out["answer"] != "La limpieza cuesta 120 soles." {
 			t.Fatalf("%d %v", status, out)
 		}
@@ -259,5 +262,31 @@ func TestLLMSettings(t *testing.T) {
 		}
 		ts.do(req{Method: "DELETE", Path: path, Token: a.APIKey}).want(t, 200, "")
 		ts.do(req{Method: "DELETE", Path: path, Token: a.APIKey}).want(t, 404, "NOT_FOUND")
+	})
+}
+
+// Without an LLM, on-message answers from the agent's knowledge file
+// (uploaded, indexed on the queue, found by full-text search), and with
+// its noAnswer fallback when nothing matches.
+func TestAgentOnMessage_KnowledgeWithoutLLM(t *testing.T) {
+	eachServer(t, func(t *testing.T, ts *testServer) {
+		tn := ts.bootstrap("Clinic", "max@clinic.test")
+		ts.startKnowledge(strictGuard)
+		withAgentChat(ts, nil, nil)
+		id := ts.addAgent(tn, map[string]any{"name": "FAQ", "prompt": "p", "instructions": map[string]any{"maxWords": 30},
+			"fallbacks": map[string]any{"noAnswer": "No tengo esa información; te contactará una persona."}})
+		doc := "# Preguntas frecuentes\n\nLos reembolsos tardan cinco días hábiles desde la aprobación del pedido.\n\nLa clínica abre de lunes a sábado a las ocho de la mañana.\n"
+		r := ts.upload(t, tn, id, "faq.md", "text/markdown", []byte(doc)).want(t, 200, "")
+		if f := ts.awaitFile(t, tn, r.top(t).FileID); f.Status != plaza.KnowledgeReady {
+			t.Fatalf("file %+v", f)
+		}
+		status, out := ts.onMessage(tn, map[string]any{"agentId": id, "sessionId": "s", "question": "¿Cuánto tardan los reembolsos?"})
+		if status != 200 || !strings.Contains(out["answer"].(string), "Los reembolsos tardan cinco días hábiles") {
+			t.Errorf("known: %d %v", status, out)
+		}
+		status, out = ts.onMessage(tn, map[string]any{"agentId": id, "sessionId": "s", "question": "¿Venden bicicletas?"})
+		if status != 200 || out["answer"] != "No tengo esa información; te contactará una persona." {
+			t.Errorf("unknown: %d %v", status, out)
+		}
 	})
 }

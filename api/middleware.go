@@ -116,6 +116,8 @@ const (
 	// authSigned is public, and the handler checks the body's signature
 	// (webhooks); bodies may be up to MaxWebhookBodyBytes.
 	authSigned
+	// authUpload is authRequired with bodies up to MaxUploadBytes.
+	authUpload
 )
 
 // endpoint adapts a handler: it limits and buffers the body, works out the
@@ -144,9 +146,13 @@ func (s *Server) prepare(r *http.Request, mode authMode) error {
 		r.Body = http.MaxBytesReader(nil, r.Body, MaxWebhookBodyBytes)
 		return nil
 	}
+	limit := s.MaxBodyBytes
+	if mode == authUpload {
+		limit, mode = s.MaxUploadBytes, authRequired
+	}
 	bodyWorkspace := ""
 	if r.Body != nil && r.Body != http.NoBody && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		r.Body = http.MaxBytesReader(nil, r.Body, s.MaxBodyBytes)
+		r.Body = http.MaxBytesReader(nil, r.Body, limit)
 		if isJSON(r) {
 			body, err := io.ReadAll(r.Body)
 			if err != nil {

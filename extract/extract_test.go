@@ -3,15 +3,13 @@ package extract_test
 import (
 	"archive/zip"
 	"bytes"
-	"compress/zlib"
-	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/plaza-crm/plaza"
 	"github.com/plaza-crm/plaza/extract"
+	"github.com/plaza-crm/plaza/extract/extracttest"
 )
 
 func TestText_Plain(t *testing.T) {
@@ -123,7 +121,7 @@ func TestText_DOCX(t *testing.T) {
 		`<w:tbl><w:tr><w:tc><w:p><w:r><w:t>Plan</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>Precio</w:t></w:r></w:p></w:tc></w:tr>` +
 		`<w:tr><w:tc><w:p><w:r><w:t>Pro</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>20 USD</w:t></w:r></w:p></w:tc></w:tr></w:tbl>` +
 		`<w:p><w:r><w:t>Fin &amp; gracias.</w:t></w:r></w:p>`
-	doc := docx(t, body)
+	doc := extracttest.DOCX(body)
 	want := "Política de reembolsos\n\nPlazo: cinco días\nhábiles.\n\nPlan Precio\nPro 20 USD\n\nFin & gracias."
 	for _, tc := range []struct{ contentType, fileName string }{
 		{"application/vnd.openxmlformats-officedocument.wordprocessingml.document", ""},
@@ -141,7 +139,7 @@ func TestText_DOCX(t *testing.T) {
 }
 
 func TestText_PDF(t *testing.T) {
-	doc := buildPDF(
+	doc := extracttest.PDF(
 		// Page 1, plain content stream: Helvetica (no widths in the
 		// file) with spaces drawn, two lines by Td, a paragraph
 		// further down; then Courier with widths, words positioned
@@ -194,11 +192,11 @@ func TestText_Errors(t *testing.T) {
 			"Legacy Word (.doc) and other OLE documents are not supported; save the file as .docx or PDF."},
 		{"damaged pdf", "application/pdf", "", []byte("%PDF-1.4\nnot really"), plaza.EUNPROCESSABLE,
 			"The PDF cannot be read (it looks damaged)."},
-		{"pdf without text", "", "", buildPDF("0 0 m 10 10 l S"), plaza.EUNPROCESSABLE,
+		{"pdf without text", "", "", extracttest.PDF("0 0 m 10 10 l S"), plaza.EUNPROCESSABLE,
 			"The document has no text to read."},
 		{"zip that is not a docx", "", "", zipNoWord, plaza.EUNPROCESSABLE,
 			"The archive is not a DOCX document (it has no word/document.xml)."},
-		{"damaged docx xml", "", "", docx(t, "<w:p><w:r><w:t>oops</w:r>"), plaza.EUNPROCESSABLE,
+		{"damaged docx xml", "", "", extracttest.DOCX("<w:p><w:r><w:t>oops</w:r>"), plaza.EUNPROCESSABLE,
 			"The DOCX document cannot be read (its XML is damaged)."},
 		{"empty", "text/plain", "", []byte(" \n\t\n"), plaza.EUNPROCESSABLE, "The document has no text to read."},
 		{"too large", "text/plain", "", bytes.Repeat([]byte("a"), extract.MaxDocumentSize+1), plaza.ETOOLARGE,
@@ -243,83 +241,4 @@ func TestText_DOCXZipBomb(t *testing.T) {
 	if code := plaza.ErrorCode(err); code != plaza.ETOOLARGE {
 		t.Fatalf("got %v, want ETOOLARGE", err)
 	}
-}
-
-// docx returns a minimal Word document whose body is the given
-// WordprocessingML.
-func docx(t *testing.T, body string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	files := []struct{ name, body string }{
-		{"[Content_Types].xml", `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` +
-			`<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">` +
-			`<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>` +
-			`<Default Extension="xml" ContentType="application/xml"/>` +
-			`<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>`},
-		{"_rels/.rels", `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` +
-			`<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">` +
-			`<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>`},
-		{"word/document.xml", `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` +
-			`<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>` +
-			body + `</w:body></w:document>`},
-	}
-	for _, f := range files {
-		w, err := zw.Create(f.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write([]byte(f.body)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// buildPDF returns a valid PDF with one page per content stream: the first
-// stored as is, the others Flate-compressed. Fonts: /F1 Helvetica
-// (WinAnsi, no widths in the file), /F2 Courier with its widths.
-func buildPDF(contents ...string) []byte {
-	var objs []string
-	kids := make([]string, len(contents))
-	for i := range contents {
-		kids[i] = fmt.Sprintf("%d 0 R", 5+2*i)
-	}
-	widths := strings.TrimSpace(strings.Repeat("600 ", 95))
-	objs = append(objs,
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(contents)),
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /FirstChar 32 /LastChar 126 /Widths ["+widths+"] >>",
-	)
-	for i, c := range contents {
-		objs = append(objs, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "+
-			"/Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents %d 0 R >>", 6+2*i))
-		if i == 0 {
-			objs = append(objs, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(c)+1, c))
-			continue
-		}
-		var z bytes.Buffer
-		zw := zlib.NewWriter(&z)
-		zw.Write([]byte(c))
-		zw.Close()
-		objs = append(objs, fmt.Sprintf("<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream", z.Len(), z.String()))
-	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
 }

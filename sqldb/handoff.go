@@ -58,7 +58,9 @@ func (s *HandoffService) ResumeBot(ctx context.Context, conversationID string) (
 }
 
 // move sets the state to when allowed(current) says so, recording the
-// change with the caller as actor; otherwise it returns the state as it is.
+// change with the caller as actor and writing a handoff.changed event
+// ({conversationId, state, reason}) in the same transaction; otherwise it
+// returns the state as it is and writes nothing.
 func (s *HandoffService) move(ctx context.Context, conversationID string, to plaza.HandoffState, reason string, allowed func(plaza.HandoffState) bool) (*plaza.Handoff, error) {
 	p, err := plaza.RequireWorkspace(ctx)
 	if err != nil {
@@ -74,8 +76,8 @@ func (s *HandoffService) move(ctx context.Context, conversationID string, to pla
 			// lock. SQLite's writers are serialised.
 			lock = ` FOR UPDATE`
 		}
-		var id string
-		err := tx.QueryRowContext(ctx, `SELECT id FROM conversations WHERE workspace_id = $1 AND id = $2`+lock, ws, conversationID).Scan(&id)
+		var contactID string
+		err := tx.QueryRowContext(ctx, `SELECT contact_id FROM conversations WHERE workspace_id = $1 AND id = $2`+lock, ws, conversationID).Scan(&contactID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errConversationNotFound
 		} else if err != nil {
@@ -110,7 +112,12 @@ func (s *HandoffService) move(ctx context.Context, conversationID string, to pla
 		}
 		now := plaza.NewTime(tx.now)
 		h = &plaza.Handoff{ConversationID: conversationID, State: to, Reason: r, Actor: &actor, UpdatedDate: &now}
-		return nil
+		data, err := eventJSON(map[string]any{"conversationId": conversationID, "state": to, "reason": r})
+		if err != nil {
+			return err
+		}
+		return tx.insertEvent(ctx, plaza.Event{WorkspaceID: ws, Type: plaza.EventHandoffChanged,
+			ConversationID: conversationID, ContactID: contactID, Data: data})
 	})
 	if err != nil {
 		return nil, err

@@ -105,6 +105,17 @@ func TestHandoffService_Lifecycle(t *testing.T) {
 		if total != 3 {
 			t.Errorf("%d changes recorded, want 3", total)
 		}
+		// One handoff.changed event per change, with the new state.
+		var events int
+		db.QueryRowForTest(context.Background(), `SELECT count(*) FROM events WHERE type = 'handoff.changed' AND conversation_id = $1`, conv).Scan(&events)
+		if events != 3 {
+			t.Errorf("%d handoff.changed events, want 3", events)
+		}
+		var data string
+		db.QueryRowForTest(context.Background(), `SELECT data FROM events WHERE type = 'handoff.changed' AND conversation_id = $1 ORDER BY id LIMIT 1`, conv).Scan(&data)
+		if want := `{"conversationId":"` + conv + `","reason":"customer asked for a person","state":"handoff_requested"}`; data != want {
+			t.Errorf("event data %s, want %s", data, want)
+		}
 	})
 }
 

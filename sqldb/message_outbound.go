@@ -255,6 +255,12 @@ func (s *OutboundService) QueueWhatsAppText(ctx context.Context, in plaza.Messag
 		if err := tx.enqueue(ctx, plaza.WhatsAppSendJob{WorkspaceID: ws, MessageID: id}, &river.InsertOpts{MaxAttempts: SendJobMaxAttempts}); err != nil {
 			return err
 		}
+		if err := tx.messageEvent(ctx, plaza.EventMessageCreated, ws, id); err != nil {
+			return err
+		}
+		if err := tx.conversationEvent(ctx, ws, conversationID); err != nil {
+			return err
+		}
 		// Read before the commit: once the send is durable, nothing
 		// may fail the request (a client retrying it would send twice).
 		m, err := findMessage(ctx, tx, ws, id)
@@ -381,7 +387,10 @@ func (s *OutboundService) RecordWhatsAppSent(ctx context.Context, workspaceID, m
 				status = CASE WHEN status IN ('delivered', 'read', 'failed') THEN status ELSE 'sent' END,
 				reconcile_until = NULL, updated_date = $4
 				WHERE workspace_id = $1 AND id = $2`, workspaceID, messageID, wamid, tx.now)
-			return err
+			if err != nil {
+				return err
+			}
+			return tx.messageEvent(ctx, plaza.EventMessageUpdated, workspaceID, messageID)
 		})
 	}
 	err := record(wamid)
@@ -399,11 +408,17 @@ func (s *OutboundService) RecordWhatsAppRefused(ctx context.Context, workspaceID
 				WHERE workspace_id = $1 AND id = $2 AND send_state = 'sending'`, workspaceID, messageID, tx.now)
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE messages SET send_state = 'failed', status = 'failed', reconcile_until = NULL,
+		r, err := tx.ExecContext(ctx, `UPDATE messages SET send_state = 'failed', status = 'failed', reconcile_until = NULL,
 			error_code = $3, error_title = $4, error_details = $5, updated_date = $6
 			WHERE workspace_id = $1 AND id = $2 AND send_state IN ('queued', 'sending')`,
 			workspaceID, messageID, e.Code, e.Title, e.Details, tx.now)
-		return err
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n > 0 {
+			return tx.messageEvent(ctx, plaza.EventMessageUpdated, workspaceID, messageID)
+		}
+		return nil
 	})
 }
 

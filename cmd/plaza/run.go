@@ -21,6 +21,7 @@ import (
 	"github.com/plaza-crm/plaza"
 	"github.com/plaza-crm/plaza/agent"
 	"github.com/plaza-crm/plaza/api"
+	"github.com/plaza-crm/plaza/knowledge"
 	"github.com/plaza-crm/plaza/llm"
 	"github.com/plaza-crm/plaza/mail"
 	"github.com/plaza-crm/plaza/messaging"
@@ -251,7 +252,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	smtpFrom := f.string("smtp-from", "PLAZA_SMTP_FROM", "", "From address of e-mails")
 	logLevel := f.string("log-level", "PLAZA_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	shutdown := f.duration("shutdown-timeout", "PLAZA_SHUTDOWN_TIMEOUT", 30*time.Second, "how long to let in-flight requests finish on SIGTERM")
-	fetchAllow := f.string("fetch-allow", "PLAZA_FETCH_ALLOW", "", "comma-separated hosts and CIDR prefixes of private addresses that forwarding webhooks may call")
+	fetchAllow := f.string("fetch-allow", "PLAZA_FETCH_ALLOW", "", "comma-separated hosts and CIDR prefixes of private addresses that forwarding webhooks, knowledge file URLs, agents' services and workspaces' LLMs may call")
+	publicURL := f.string("public-url", "PLAZA_PUBLIC_URL", "", "the server's URL as browsers reach it, for the agents' widget script (default: the scheme and host each request came to)")
 	llmBaseURL := f.string("llm-base-url", "PLAZA_LLM_BASE_URL", "", "root of an OpenAI-compatible chat-completions API (e.g. https://api.openai.com/v1, http://localhost:11434/v1 for Ollama); without it agents answer from their knowledge only")
 	llmAPIKey := f.string("llm-api-key", "PLAZA_LLM_API_KEY", "", "API key of the LLM endpoint (PLAZA_LLM_API_KEY_FILE reads it from a file)")
 	llmModel := f.string("llm-model", "PLAZA_LLM_MODEL", "", "model the agents use, e.g. gpt-4o-mini; required with --llm-base-url")
@@ -295,6 +297,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return fmt.Errorf("--llm-model is required with --llm-base-url")
 		}
 		llmClient = &llm.Client{BaseURL: *llmBaseURL, APIKey: *llmAPIKey, Model: *llmModel}
+	}
+	if *publicURL != "" {
+		if u, err := url.Parse(*publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--public-url must be an http(s) URL, not %q", *publicURL)
+		}
 	}
 	var mailer plaza.Mailer = mail.Log{Logger: logger}
 	if *smtpURL != "" {
@@ -343,6 +350,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	webhooks := sqldb.NewWebhookService(db, key, guard.CheckURL)
 	messaging.AddForwardWorker(workers, &messaging.ForwardWorker{Store: webhooks, Client: guard.HTTPClient(), Logger: logger})
+	// Agents' knowledge files: fetched through the same guard, indexed on
+	// the queue.
+	knowledgeFiles := sqldb.NewKnowledgeService(db, guard.CheckURL)
+	knowledge.AddWorker(workers, &knowledge.Worker{Store: knowledgeFiles, Client: guard.HTTPClient(), Logger: logger})
 	queue, err := db.OpenQueue(sqldb.QueueConfig{Workers: workers, Logger: logger})
 	if err != nil {
 		return err
@@ -365,13 +376,25 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	go func() { defer close(recovery); outbox.RecoverSends(rctx) }()
 	defer func() { stopRecovery(); <-recovery }()
 
+	// Events: one broker per process reads what every replica commits.
+	events := sqldb.NewEventBroker(db, logger)
+	if err := events.Start(ctx); err != nil {
+		return err
+	}
+	defer events.Stop()
+
 	auth := sqldb.NewAuthService(db, key)
 	srv := api.NewServer(key)
+	srv.Events = events
 	srv.WhatsAppNumbers = numbers
 	srv.WhatsAppInbox = inbox
 	srv.Webhooks = webhooks
 	srv.Conversations = sqldb.NewConversationService(db)
 	srv.Outbound = outbox
+	agentStore := sqldb.NewAgentService(db)
+	srv.Agents = agentStore
+	srv.Knowledge = knowledgeFiles
+	srv.PublicURL = *publicURL
 	srv.Templates = &messaging.Templates{Store: sqldb.NewTemplateStore(db), Numbers: numbers, Graph: graph}
 	srv.Users = sqldb.NewUserService(db, auth, async)
 	srv.Workspaces = sqldb.NewWorkspaceService(db)
@@ -382,11 +405,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv.Auth = auth
 	srv.Tasks = sqldb.NewTaskService(db)
 	srv.Masters = sqldb.NewMasterService(db)
+	srv.Automations = sqldb.NewAutomationService(db, key)
+	srv.FetchGuard = guard
 	// AI agents: the turn engine, on the CRM services, acting as the agent.
 	srv.LLMSettings = sqldb.NewLLMSettingsService(db, key)
 	agents := &agent.Runtime{LLM: llmClient, WorkspaceLLMs: srv.LLMSettings, Contacts: srv.Contacts, Opportunities: srv.Opportunities, Tasks: srv.Tasks,
-		Masters: srv.Masters, Pipelines: srv.Pipelines, Handoffs: sqldb.NewHandoffService(db), Guard: guard, Logger: logger}
-	srv.AgentChat = &agent.Chat{Runtime: agents, Sessions: sqldb.NewAgentSessionStore(db), Agent: findAgentConfig}
+		Masters: srv.Masters, Pipelines: srv.Pipelines, Knowledge: agentStore, Handoffs: sqldb.NewHandoffService(db), Guard: guard, Logger: logger}
+	srv.AgentChat = &agent.Chat{Runtime: agents, Sessions: sqldb.NewAgentSessionStore(db), Agents: agentStore}
 	srv.Idempotency = sqldb.NewIdempotencyStore(db)
 	srv.Ready = db.Ping
 	srv.Logger = logger
@@ -404,6 +429,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Event streams never finish on their own: Shutdown ends them.
+	httpServer.RegisterOnShutdown(srv.CloseStreams)
 	logger.Info("listening", "addr", ln.Addr().String(), "version", srv.Version, "database", string(db.Dialect))
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()
@@ -423,10 +450,4 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	logger.Info("stopped")
 	return nil
-}
-
-// findAgentConfig finds the agents on-message answers for. Agents are not
-// stored yet (their storage lands with the agent API): none is found.
-func findAgentConfig(context.Context, string, string) (*plaza.AgentConfig, error) {
-	return nil, plaza.Errorf(plaza.ENOTFOUND, "Agent not found.")
 }

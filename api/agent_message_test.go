@@ -290,3 +290,48 @@ func TestAgentOnMessage_KnowledgeWithoutLLM(t *testing.T) {
 		}
 	})
 }
+
+func TestHandoffAPI(t *testing.T) {
+	eachServer(t, func(t *testing.T, ts *testServer) {
+		a := ts.bootstrap("Clinic", "max@clinic.test")
+		b := ts.bootstrap("Other", "otto@other.test")
+		ts.API.Handoffs = sqldb.NewHandoffService(ts.DB)
+		ctx := plaza.NewContextWithPrincipal(context.Background(), &plaza.Principal{UserID: a.UserID, WorkspaceID: a.WorkspaceID, Role: plaza.RoleOwner})
+		n, err := sqldb.NewWhatsAppNumberService(ts.DB, testSecret).CreateWhatsAppNumber(ctx, plaza.WhatsAppNumberCreate{
+			PhoneNumberID: numberA, WabaID: wabaA, DisplayPhoneNumber: "15550001234", AccessToken: "t", AppSecret: appSecretA, VerifyToken: "v"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := sqldb.NewInboundStore(ts.DB).StoreInboundMessage(context.Background(), plaza.InboundMessage{Number: *n, From: "51987654321",
+			WAMID: "wamid.HO1", Type: "text", Content: "Hola", Payload: []byte(`{}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The agent asks for a person.
+		agentCtx := plaza.NewContextWithPrincipal(context.Background(), plaza.AgentPrincipal(a.WorkspaceID, "agent-1"))
+		if _, err := ts.API.Handoffs.RequestHandoff(agentCtx, in.ConversationID, "no_answer"); err != nil {
+			t.Fatal(err)
+		}
+		path := "/api/message/conversation/" + in.ConversationID + "/handoff"
+		var h plaza.Handoff
+		ts.do(req{Method: "GET", Path: path, Token: a.APIKey}).want(t, 200, "").into(t, &h)
+		if h.State != plaza.HandoffRequested || *h.Reason != "no_answer" || h.Actor.Type != plaza.ActorAgent {
+			t.Errorf("requested: %+v", h)
+		}
+		ts.do(req{Method: "PUT", Path: path, Token: a.APIKey, Body: map[string]any{"state": "bot_active"}}).want(t, 400, "VALIDATION_FAILED")
+		ts.do(req{Method: "PUT", Path: path, Token: a.APIKey, Body: map[string]any{"state": "human_active"}}).want(t, 200, "").into(t, &h)
+		if h.State != plaza.HandoffHumanActive || h.Actor.Type != plaza.ActorAPIKey {
+			t.Errorf("taken over: %+v", h)
+		}
+		ts.do(req{Method: "PUT", Path: path, Token: a.APIKey, Body: map[string]any{"state": "bot_resumed"}}).want(t, 200, "").into(t, &h)
+		if h.State != plaza.HandoffBotResumed {
+			t.Errorf("resumed: %+v", h)
+		}
+		// Another workspace does not see the conversation.
+		ts.do(req{Method: "GET", Path: path, Token: b.APIKey}).want(t, 404, "NOT_FOUND")
+		ts.do(req{Method: "PUT", Path: path, Token: b.APIKey, Body: map[string]any{"state": "human_active"}}).want(t, 404, "NOT_FOUND")
+		if n := ts.count(`SELECT count(*) FROM events WHERE type = 'handoff.changed' AND conversation_id = $1`, in.ConversationID); n != 3 {
+			t.Errorf("%d handoff.changed events", n)
+		}
+	})
+}

@@ -409,8 +409,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv.FetchGuard = guard
 	// AI agents: the turn engine, on the CRM services, acting as the agent.
 	srv.LLMSettings = sqldb.NewLLMSettingsService(db, key)
+	srv.Handoffs = sqldb.NewHandoffService(db)
 	agents := &agent.Runtime{LLM: llmClient, WorkspaceLLMs: srv.LLMSettings, Contacts: srv.Contacts, Opportunities: srv.Opportunities, Tasks: srv.Tasks,
-		Masters: srv.Masters, Pipelines: srv.Pipelines, Knowledge: agentStore, Handoffs: sqldb.NewHandoffService(db), Guard: guard, Logger: logger}
+		Masters: srv.Masters, Pipelines: srv.Pipelines, Knowledge: agentStore, Handoffs: srv.Handoffs, Guard: guard, Logger: logger}
 	srv.AgentChat = &agent.Chat{Runtime: agents, Sessions: sqldb.NewAgentSessionStore(db), Agents: agentStore}
 	srv.Idempotency = sqldb.NewIdempotencyStore(db)
 	srv.Ready = db.Ping

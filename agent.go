@@ -52,7 +52,24 @@ type AgentConfig struct {
 	Services []AgentServiceCall `json:"services"`
 	Actions  []AgentAction      `json:"actions"`
 	Channels []AgentChannel     `json:"channels"`
+
+	// CRMTools are the Plaza CRM tools the agent may call (Plaza's
+	// extension; names in AgentCRMTools). None when absent.
+	CRMTools []string `json:"crmTools,omitempty"`
 }
+
+// Plaza's CRM tools an agent may be given (AgentConfig.CRMTools), as the
+// LLM sees them.
+const (
+	ToolUpdateContact        = "update_contact"
+	ToolCreateOpportunity    = "create_opportunity"
+	ToolMoveOpportunityStage = "move_opportunity_stage"
+	ToolCreateTask           = "create_task"
+	ToolAddActivity          = "add_activity"
+)
+
+// AgentCRMTools lists the CRM tools, in the order they are offered.
+var AgentCRMTools = []string{ToolUpdateContact, ToolCreateOpportunity, ToolMoveOpportunityStage, ToolCreateTask, ToolAddActivity}
 
 // AgentExample is a suggested question shown to users.
 type AgentExample struct {
@@ -400,6 +417,10 @@ func (c *AgentConfig) Validate() error {
 			_, err := ChannelKey(ch)
 			v.Check(err == nil, f+".key", fmt.Sprintf("%s.key must be the WhatsApp number's display phone number: %v.", f, err))
 		}
+	}
+	for i, t := range c.CRMTools {
+		f := fmt.Sprintf("crmTools[%d]", i)
+		v.Check(slices.Contains(AgentCRMTools, t), f, f+" must be one of "+strings.Join(AgentCRMTools, ", ")+".")
 	}
 	return v.Err()
 }

@@ -32,6 +32,15 @@ type Principal struct {
 	Role        Role
 	// APIKeyID is set when the request authenticated with an API key.
 	APIKeyID string
+	// AgentID is set when an AI agent acts (its tool calls): what it does
+	// is attributed to the agent, and UserID holds the agent's id too, as
+	// the creator of what it creates.
+	AgentID string
+}
+
+// AgentPrincipal is the principal an AI agent acts as in its workspace.
+func AgentPrincipal(workspaceID, agentID string) *Principal {
+	return &Principal{UserID: agentID, WorkspaceID: workspaceID, Role: RoleAgent, AgentID: agentID}
 }
 
 // Actor is who did something, as histories and activities record it.
@@ -47,9 +56,12 @@ const (
 	ActorAgent  = "agent"
 )
 
-// Actor returns who the principal acts as: the API key when it used one
-// (the key's owner is UserID), else the user.
+// Actor returns who the principal acts as: the AI agent when one acts,
+// the API key when it used one (the key's owner is UserID), else the user.
 func (p *Principal) Actor() Actor {
+	if p.AgentID != "" {
+		return Actor{Type: ActorAgent, ID: p.AgentID}
+	}
 	if p.APIKeyID != "" {
 		return Actor{Type: ActorAPIKey, ID: p.APIKeyID}
 	}

@@ -152,6 +152,15 @@ func (s *Server) routeTable() []route {
 		{"PUT /api/automation/{automationId}", authRequired, s.handleAutomationUpdate},
 		{"DELETE /api/automation/{automationId}", authRequired, s.handleAutomationDelete},
 		{"POST /api/automation/node/{nodeId}/prompt", authRequired, s.handleNodePromptUpdate},
+		// AI agents: chatting with one over the API (Plazbot's on-message).
+		{"POST /api/agent/on-message", authRequired, s.handleAgentOnMessage},
+		// The agent's handoff state of a conversation (Plaza's extension).
+		{"GET /api/message/conversation/{conversationId}/handoff", authRequired, s.handleHandoffGet},
+		{"PUT /api/message/conversation/{conversationId}/handoff", authRequired, s.handleHandoffSet},
+		// A workspace's own LLM (Plaza's extension).
+		{"GET /api/workspace/{workspaceId}/agents/llm", authRequired, s.handleLLMSettingsGet},
+		{"PUT /api/workspace/{workspaceId}/agents/llm", authRequired, s.handleLLMSettingsSet},
+		{"DELETE /api/workspace/{workspaceId}/agents/llm", authRequired, s.handleLLMSettingsDelete},
 
 		// API keys (Plaza's extension).
 		// The workspace is the request's (x-workspace-id or the key's own).

@@ -66,6 +66,12 @@ type Server struct {
 	// DocumentTimeout bounds the fetch of a prompt document; 0 is
 	// PromptDocumentTimeout.
 	DocumentTimeout time.Duration
+	// AgentChat answers questions to AI agents over the API (on-message).
+	AgentChat plaza.AgentChatService
+	// Handoffs are the agent's handoff states of conversations.
+	Handoffs plaza.HandoffService
+	// LLMSettings are workspaces' own LLM endpoints.
+	LLMSettings plaza.LLMSettingsService
 	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
 	Idempotency plaza.IdempotencyStore
 	// Ready reports whether the database answers, for /readyz.

@@ -19,8 +19,10 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/plaza-crm/plaza"
+	"github.com/plaza-crm/plaza/agent"
 	"github.com/plaza-crm/plaza/api"
 	"github.com/plaza-crm/plaza/knowledge"
+	"github.com/plaza-crm/plaza/llm"
 	"github.com/plaza-crm/plaza/mail"
 	"github.com/plaza-crm/plaza/messaging"
 	"github.com/plaza-crm/plaza/sqldb"
@@ -250,8 +252,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	smtpFrom := f.string("smtp-from", "PLAZA_SMTP_FROM", "", "From address of e-mails")
 	logLevel := f.string("log-level", "PLAZA_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	shutdown := f.duration("shutdown-timeout", "PLAZA_SHUTDOWN_TIMEOUT", 30*time.Second, "how long to let in-flight requests finish on SIGTERM")
-	fetchAllow := f.string("fetch-allow", "PLAZA_FETCH_ALLOW", "", "comma-separated hosts and CIDR prefixes of private addresses that forwarding webhooks and knowledge file URLs may call")
+	fetchAllow := f.string("fetch-allow", "PLAZA_FETCH_ALLOW", "", "comma-separated hosts and CIDR prefixes of private addresses that forwarding webhooks, knowledge file URLs, agents' services and workspaces' LLMs may call")
 	publicURL := f.string("public-url", "PLAZA_PUBLIC_URL", "", "the server's URL as browsers reach it, for the agents' widget script (default: the scheme and host each request came to)")
+	llmBaseURL := f.string("llm-base-url", "PLAZA_LLM_BASE_URL", "", "root of an OpenAI-compatible chat-completions API (e.g. https://api.openai.com/v1, http://localhost:11434/v1 for Ollama); without it agents answer from their knowledge only")
+	llmAPIKey := f.string("llm-api-key", "PLAZA_LLM_API_KEY", "", "API key of the LLM endpoint (PLAZA_LLM_API_KEY_FILE reads it from a file)")
+	llmModel := f.string("llm-model", "PLAZA_LLM_MODEL", "", "model the agents use, e.g. gpt-4o-mini; required with --llm-base-url")
 	graphURL := f.string("whatsapp-graph-url", "PLAZA_WHATSAPP_GRAPH_URL", whatsapp.DefaultBaseURL, "root of Meta's Graph API, with its version")
 	var outboxCfg messaging.OutboxConfig
 	f.DurationVar(&outboxCfg.Wait, "whatsapp-send-wait", messaging.DefaultSendWait,
@@ -287,6 +292,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if err := outboxCfg.Validate(); err != nil {
 		return err
+	}
+	var llmClient *llm.Client
+	if *llmBaseURL != "" {
+		if u, err := url.Parse(*llmBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--llm-base-url must be an http(s) URL, not %q", *llmBaseURL)
+		}
+		if *llmModel == "" {
+			return fmt.Errorf("--llm-model is required with --llm-base-url")
+		}
+		llmClient = &llm.Client{BaseURL: *llmBaseURL, APIKey: *llmAPIKey, Model: *llmModel}
 	}
 	if *publicURL != "" {
 		if u, err := url.Parse(*publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -384,7 +399,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	webchat.Limits = webchatLimits
 	srv.Webchat = webchat
 	srv.Outbound = outbox
-	srv.Agents = sqldb.NewAgentService(db)
+	agentStore := sqldb.NewAgentService(db)
+	srv.Agents = agentStore
 	srv.Knowledge = knowledgeFiles
 	srv.PublicURL = *publicURL
 	srv.Templates = &messaging.Templates{Store: sqldb.NewTemplateStore(db), Numbers: numbers, Graph: graph}
@@ -399,6 +415,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv.Masters = sqldb.NewMasterService(db)
 	srv.Automations = sqldb.NewAutomationService(db, key)
 	srv.FetchGuard = guard
+	// AI agents: the turn engine, on the CRM services, acting as the agent.
+	srv.LLMSettings = sqldb.NewLLMSettingsService(db, key)
+	srv.Handoffs = sqldb.NewHandoffService(db)
+	agents := &agent.Runtime{LLM: llmClient, WorkspaceLLMs: srv.LLMSettings, Contacts: srv.Contacts, Opportunities: srv.Opportunities, Tasks: srv.Tasks,
+		Masters: srv.Masters, Pipelines: srv.Pipelines, Knowledge: agentStore, Handoffs: srv.Handoffs, Guard: guard, Logger: logger}
+	srv.AgentChat = &agent.Chat{Runtime: agents, Sessions: sqldb.NewAgentSessionStore(db), Agents: agentStore}
 	srv.Idempotency = sqldb.NewIdempotencyStore(db)
 	srv.Ready = db.Ping
 	srv.Logger = logger

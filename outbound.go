@@ -88,6 +88,17 @@ type MessageSend struct {
 // Validate checks the send and normalises its numbers.
 func (in *MessageSend) Validate() error {
 	var v Validator
+	in.validateAddress(&v)
+	v.Check(strings.TrimSpace(in.Content) != "", "content", "content is required.")
+	v.Check(utf8.RuneCountInString(in.Content) <= MaxMessageContent, "content",
+		fmt.Sprintf("content must be at most %d characters long.", MaxMessageContent))
+	v.Check(utf8.ValidString(in.Content), "content", "content must be valid UTF-8 text.")
+	return v.Err()
+}
+
+// validateAddress checks and normalises what every send has besides its
+// content: who it goes to, from which number, and the references.
+func (in *MessageSend) validateAddress(v *Validator) {
 	in.RecipientPhone = strings.TrimSpace(in.RecipientPhone)
 	v.Required(in.RecipientPhone, "recipientPhone")
 	if in.RecipientPhone != "" {
@@ -95,10 +106,6 @@ func (in *MessageSend) Validate() error {
 		v.Check(err == nil, "recipientPhone", fmt.Sprintf("recipientPhone is not a valid phone number: %v.", err))
 		in.Recipient = n
 	}
-	v.Check(strings.TrimSpace(in.Content) != "", "content", "content is required.")
-	v.Check(utf8.RuneCountInString(in.Content) <= MaxMessageContent, "content",
-		fmt.Sprintf("content must be at most %d characters long.", MaxMessageContent))
-	v.Check(utf8.ValidString(in.Content), "content", "content must be valid UTF-8 text.")
 	in.ContactID = strings.TrimSpace(in.ContactID)
 	in.ExternalReferenceID = strings.TrimSpace(in.ExternalReferenceID)
 	v.Check(len(in.ExternalReferenceID) <= 256, "externalReferenceId", "externalReferenceId must be at most 256 characters long.")
@@ -111,7 +118,6 @@ func (in *MessageSend) Validate() error {
 		v.Check(err == nil, "internalWhatsappNumber", fmt.Sprintf("internalWhatsappNumber is not a valid phone number: %v.", err))
 		in.SenderDigits = n.Digits
 	}
-	return v.Err()
 }
 
 // MessageSent is the data of Send Message Whatsapp's answer.

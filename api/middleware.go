@@ -123,6 +123,10 @@ const (
 // error as an envelope.
 func (s *Server) endpoint(mode authMode, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isUpload(r) {
+			// Ignored where the writer cannot set it (tests' recorders).
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(uploadReadTimeout))
+		}
 		if err := s.prepare(r, mode); err != nil {
 			s.writeError(w, r, err)
 			return
@@ -146,7 +150,7 @@ func (s *Server) prepare(r *http.Request, mode authMode) error {
 	}
 	bodyWorkspace := ""
 	if r.Body != nil && r.Body != http.NoBody && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		r.Body = http.MaxBytesReader(nil, r.Body, s.MaxBodyBytes)
+		r.Body = http.MaxBytesReader(nil, r.Body, s.bodyLimit(r))
 		if isJSON(r) {
 			body, err := io.ReadAll(r.Body)
 			if err != nil {

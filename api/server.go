@@ -38,6 +38,8 @@ type Server struct {
 	Outbound plaza.OutboundService
 	// Conversations reads conversations and their messages.
 	Conversations plaza.ConversationService
+	// Media sends files to contacts and serves messages' media.
+	Media plaza.MediaService
 	// Templates are the WhatsApp message templates.
 	Templates plaza.TemplateService
 	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
@@ -51,6 +53,9 @@ type Server struct {
 	AllowSignup bool
 	// MaxBodyBytes limits request bodies.
 	MaxBodyBytes int64
+	// MaxUploadBytes limits the multipart bodies of file uploads; zero
+	// means DefaultMaxUploadBytes.
+	MaxUploadBytes int64
 	// Version is reported by /healthz.
 	Version string
 

@@ -357,6 +357,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv.Webhooks = webhooks
 	srv.Conversations = sqldb.NewConversationService(db)
 	srv.Outbound = outbox
+	srv.Media = &messaging.Media{Store: sqldb.NewMediaStore(db), Numbers: numbers, Graph: graph, Outbox: outbox}
 	srv.Templates = &messaging.Templates{Store: sqldb.NewTemplateStore(db), Numbers: numbers, Graph: graph}
 	srv.Users = sqldb.NewUserService(db, auth, async)
 	srv.Workspaces = sqldb.NewWorkspaceService(db)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/plaza-crm/plaza/phone"
 )
@@ -64,7 +63,9 @@ const callbackPrefix = "plaza:outbox:"
 func OutboundCallbackData(messageID string) string { return callbackPrefix + messageID }
 
 // MessageSend is the body of Plazbot's Send Message Whatsapp (§3.9): a
-// free-form text to the contact with recipientPhone. Plaza adds the choice
+// free-form text to the contact with recipientPhone. A web chat contact
+// (platformId 1), named by contactId, is answered on its web chat
+// conversation instead: no recipientPhone, no number, no 24-hour window. Plaza adds the choice
 // of the connected number that sends it, by its display number
 // (internalWhatsappNumber) or its id (numberId); by default it is the
 // number of the contact's WhatsApp conversation whose window closes last.
@@ -85,14 +86,13 @@ type MessageSend struct {
 	SenderDigits string       `json:"-"`
 }
 
-// Validate checks the send and normalises its numbers.
+// Validate checks the send and normalises its numbers. recipientPhone
+// may be left out only with a contactId: the store requires it when that
+// contact is not a web chat contact (ErrRecipientPhoneRequired).
 func (in *MessageSend) Validate() error {
 	var v Validator
 	in.validateAddress(&v)
-	v.Check(strings.TrimSpace(in.Content) != "", "content", "content is required.")
-	v.Check(utf8.RuneCountInString(in.Content) <= MaxMessageContent, "content",
-		fmt.Sprintf("content must be at most %d characters long.", MaxMessageContent))
-	v.Check(utf8.ValidString(in.Content), "content", "content must be valid UTF-8 text.")
+	CheckMessageContent(&v, "content", in.Content)
 	return v.Err()
 }
 
@@ -100,13 +100,15 @@ func (in *MessageSend) Validate() error {
 // content: who it goes to, from which number, and the references.
 func (in *MessageSend) validateAddress(v *Validator) {
 	in.RecipientPhone = strings.TrimSpace(in.RecipientPhone)
-	v.Required(in.RecipientPhone, "recipientPhone")
+	in.ContactID = strings.TrimSpace(in.ContactID)
+	if in.ContactID == "" {
+		v.Required(in.RecipientPhone, "recipientPhone")
+	}
 	if in.RecipientPhone != "" {
 		n, err := phone.Normalize(in.RecipientPhone)
 		v.Check(err == nil, "recipientPhone", fmt.Sprintf("recipientPhone is not a valid phone number: %v.", err))
 		in.Recipient = n
 	}
-	in.ContactID = strings.TrimSpace(in.ContactID)
 	in.ExternalReferenceID = strings.TrimSpace(in.ExternalReferenceID)
 	v.Check(len(in.ExternalReferenceID) <= 256, "externalReferenceId", "externalReferenceId must be at most 256 characters long.")
 	in.AgentSendedID = strings.TrimSpace(in.AgentSendedID)
@@ -119,6 +121,11 @@ func (in *MessageSend) validateAddress(v *Validator) {
 		in.SenderDigits = n.Digits
 	}
 }
+
+// ErrRecipientPhoneRequired is the 400 of a send to a contact that is not
+// on the web chat without recipientPhone.
+var ErrRecipientPhoneRequired = Invalid(FieldError{Field: "recipientPhone",
+	Message: "recipientPhone is required: the contact is not a web chat contact (platformId 1), so the message goes by WhatsApp."})
 
 // MessageSent is the data of Send Message Whatsapp's answer.
 type MessageSent struct {

@@ -119,6 +119,10 @@ func newAPIServer(tb testing.TB, db *sqldb.DB, mailer plaza.Mailer, logger *slog
 	srv.WhatsAppInbox = sqldb.NewWhatsAppInbox(db)
 	srv.Webhooks = sqldb.NewWebhookService(db, testSecret, forwardGuard.CheckURL)
 	srv.Conversations = sqldb.NewConversationService(db)
+	srv.Agents = sqldb.NewAgentService(db)
+	srv.Knowledge = sqldb.NewKnowledgeService(db, strictGuard.CheckURL)
+	srv.Automations = sqldb.NewAutomationService(db, testSecret)
+	srv.Webchat = sqldb.NewWebchatService(db, testSecret)
 	srv.Ready = db.Ping
 	srv.Logger = logger
 	srv.Version = "test"

@@ -530,7 +530,7 @@ func TestMessageFiles_Invalid(t *testing.T) {
 			}
 		}
 		// A body over the upload limit.
-		ts.API.MaxUploadBytes = 1 << 20
+		ts.API.MaxFileSendBytes = 1 << 20
 		ts.sendFile(a, nil, to, formPart{Name: "contentFile", FileName: "big.pdf", FileType: "application/pdf", File: make([]byte, 2<<20)}).
 			want(t, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE")
 

@@ -15,23 +15,25 @@ import (
 	"github.com/plaza-crm/plaza"
 )
 
-// DefaultMaxUploadBytes is the default limit of a multipart upload's
-// body: WhatsApp's largest file (a 100 MB document) and room for the form
-// around it. Each file is held to its own type's limit as it is read.
-const DefaultMaxUploadBytes = plaza.MaxDocumentSize + 1<<20
+// DefaultMaxFileSendBytes is the default limit of a file send's
+// multipart body: WhatsApp's largest file (a 100 MB document) and room for
+// the form around it. Each file is held to its own type's limit as it is
+// read.
+const DefaultMaxFileSendBytes = plaza.MaxDocumentSize + 1<<20
 
-// uploadReadTimeout is how long a client may take to send an upload's
-// body: at the server's usual read timeout a 100 MB file would need a
-// fast line.
-const uploadReadTimeout = 15 * time.Minute
+// fileSendReadTimeout is how long a client may take to send a file
+// send's body: at the server's usual read timeout a 100 MB file would
+// need a fast line.
+const fileSendReadTimeout = 15 * time.Minute
 
-// uploadRoutes are the routes that take a file in a multipart body.
-var uploadRoutes = map[string]bool{"POST /api/message/files": true}
+// fileSendRoutes are the routes that take a file to send in a multipart
+// body.
+var fileSendRoutes = map[string]bool{"POST /api/message/files": true}
 
-// isUpload reports whether r is a multipart body to an upload route,
-// which gets MaxUploadBytes and uploadReadTimeout.
-func isUpload(r *http.Request) bool {
-	return uploadRoutes[r.Pattern] && isMultipart(r)
+// isFileSend reports whether r is a multipart body to a file send route,
+// which gets MaxFileSendBytes and fileSendReadTimeout.
+func isFileSend(r *http.Request) bool {
+	return fileSendRoutes[r.Pattern] && isMultipart(r)
 }
 
 func isMultipart(r *http.Request) bool {
@@ -39,15 +41,11 @@ func isMultipart(r *http.Request) bool {
 	return err == nil && mt == "multipart/form-data"
 }
 
-// bodyLimit is the size limit of r's body.
-func (s *Server) bodyLimit(r *http.Request) int64 {
-	if isUpload(r) {
-		if s.MaxUploadBytes > 0 {
-			return s.MaxUploadBytes
-		}
-		return DefaultMaxUploadBytes
+func (s *Server) maxFileSendBytes() int64 {
+	if s.MaxFileSendBytes > 0 {
+		return s.MaxFileSendBytes
 	}
-	return s.MaxBodyBytes
+	return DefaultMaxFileSendBytes
 }
 
 // handleMessageFiles is Plazbot's Send File (POST /api/message/files): a

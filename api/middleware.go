@@ -116,6 +116,8 @@ const (
 	// authSigned is public, and the handler checks the body's signature
 	// (webhooks); bodies may be up to MaxWebhookBodyBytes.
 	authSigned
+	// authUpload is authRequired with bodies up to MaxUploadBytes.
+	authUpload
 )
 
 // endpoint adapts a handler: it limits and buffers the body, works out the
@@ -123,9 +125,9 @@ const (
 // error as an envelope.
 func (s *Server) endpoint(mode authMode, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isUpload(r) {
+		if isFileSend(r) {
 			// Ignored where the writer cannot set it (tests' recorders).
-			http.NewResponseController(w).SetReadDeadline(time.Now().Add(uploadReadTimeout))
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(fileSendReadTimeout))
 		}
 		if err := s.prepare(r, mode); err != nil {
 			s.writeError(w, r, err)
@@ -148,9 +150,16 @@ func (s *Server) prepare(r *http.Request, mode authMode) error {
 		r.Body = http.MaxBytesReader(nil, r.Body, MaxWebhookBodyBytes)
 		return nil
 	}
+	limit := s.MaxBodyBytes
+	switch {
+	case mode == authUpload:
+		limit, mode = s.MaxUploadBytes, authRequired
+	case isFileSend(r):
+		limit = s.maxFileSendBytes()
+	}
 	bodyWorkspace := ""
 	if r.Body != nil && r.Body != http.NoBody && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		r.Body = http.MaxBytesReader(nil, r.Body, s.bodyLimit(r))
+		r.Body = http.MaxBytesReader(nil, r.Body, limit)
 		if isJSON(r) {
 			body, err := io.ReadAll(r.Body)
 			if err != nil {

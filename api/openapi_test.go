@@ -223,6 +223,12 @@ func (s *openAPISpec) check(r *http.Request, resp *http.Response, body []byte) e
 	if e.skipBody || r.Method == http.MethodHead || strings.HasSuffix(mediaType, "/*") {
 		return nil // bytes, not JSON
 	}
+	if mediaType == "text/event-stream" {
+		return s.checkEventStream(body)
+	}
+	if !strings.Contains(mediaType, "json") {
+		return nil // not JSON (a script): its media type is what can be checked
+	}
 	sch, err := s.schema(e.where + "/content/" + pointerEscape(mediaType) + "/schema")
 	if err != nil {
 		return fmt.Errorf("compile the schema: %w", err)
@@ -233,6 +239,45 @@ func (s *openAPISpec) check(r *http.Request, resp *http.Response, body []byte) e
 	}
 	if err := sch.Validate(v); err != nil {
 		return err
+	}
+	return nil
+}
+
+// checkEventStream validates the events of a text/event-stream body (as
+// much of it as the test read): each data line is an EventStreamItem whose
+// id and type are the event's id and event lines.
+func (s *openAPISpec) checkEventStream(body []byte) error {
+	sch, err := s.schema("#/components/schemas/EventStreamItem")
+	if err != nil {
+		return fmt.Errorf("compile the schema: %w", err)
+	}
+	for _, frame := range strings.Split(string(body), "\n\n") {
+		fields := map[string]string{}
+		for _, line := range strings.Split(frame, "\n") {
+			if line == "" || strings.HasPrefix(line, ":") {
+				continue
+			}
+			k, v, _ := strings.Cut(line, ": ")
+			fields[k] = v
+		}
+		if fields["data"] == "" {
+			continue
+		}
+		v, err := jsonschema.UnmarshalJSON(strings.NewReader(fields["data"]))
+		if err != nil {
+			return fmt.Errorf("event data is not JSON: %w", err)
+		}
+		if err := sch.Validate(v); err != nil {
+			return fmt.Errorf("event %s: %w", fields["id"], err)
+		}
+		var e struct {
+			ID   int64
+			Type string
+		}
+		json.Unmarshal([]byte(fields["data"]), &e)
+		if strconv.FormatInt(e.ID, 10) != fields["id"] || e.Type != fields["event"] {
+			return fmt.Errorf("event lines id %q event %q, data id %d type %q", fields["id"], fields["event"], e.ID, e.Type)
+		}
 	}
 	return nil
 }

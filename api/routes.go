@@ -114,6 +114,49 @@ func (s *Server) routeTable() []route {
 		{"GET /api/template/actives", authRequired, s.handleTemplateActives},
 		{"POST /api/template/sync", authRequired, s.handleTemplateSync},
 
+		// Web chat (Plaza's extension): the widget script, and the public
+		// endpoints of its visitors (CORS for any origin; a visitor token
+		// from the session names their one conversation).
+		{"GET /widget.js", authNone, s.handleWidgetJS},
+		{"POST /widget/session", authVisitor, s.handleWebchatSession},
+		{"OPTIONS /widget/session", authVisitor, s.handleWebchatPreflight},
+		{"POST /widget/messages", authVisitor, s.handleWebchatMessagePost},
+		{"GET /widget/messages", authVisitor, s.handleWebchatMessageList},
+		{"OPTIONS /widget/messages", authVisitor, s.handleWebchatPreflight},
+		{"GET /widget/events", authVisitor, s.handleWebchatEvents},
+		{"OPTIONS /widget/events", authVisitor, s.handleWebchatPreflight},
+
+		// Events (Plaza's extension): the workspace's changes as Server-Sent
+		// Events.
+		{"GET /api/events", authRequired, s.handleEvents},
+		// AI agents (Plazbot §4, as its SDK calls them) and their knowledge
+		// files. POST /api/agent/on-message is the agent runtime's.
+		{"POST /api/agent/add", authRequired, s.handleAgentAdd},
+		{"POST /api/agent/update", authRequired, s.handleAgentUpdate},
+		{"GET /api/agent/get-agent", authRequired, s.handleAgentGet},
+		{"GET /api/agent/get-agents", authRequired, s.handleAgentList},
+		{"DELETE /api/agent/delete", authRequired, s.handleAgentDelete},
+		{"POST /api/agent/copy-agent", authRequired, s.handleAgentCopy},
+		{"POST /api/agent/enable-widget", authRequired, s.handleAgentEnableWidget},
+		{"POST /api/agent/set-instructions", authRequired, s.handleAgentSet},
+		{"POST /api/agent/set-greeting", authRequired, s.handleAgentSet},
+		{"POST /api/agent/set-persona", authRequired, s.handleAgentSet},
+		{"POST /api/agent/set-fallbacks", authRequired, s.handleAgentSet},
+		{"POST /api/agent/set-rules", authRequired, s.handleAgentSet},
+		{"POST /api/agent/set-tags", authRequired, s.handleAgentSet},
+		{"POST /api/agent/add-file", authRequired, s.handleAgentFileAdd},
+		{"POST /api/agent/add-file-direct", authUpload, s.handleAgentFileAddDirect},
+		{"GET /api/agent/validate-file", authRequired, s.handleAgentFileValidate},
+		{"DELETE /api/agent/delete-file", authRequired, s.handleAgentFileDelete},
+		// Automations (Plaza's extension) and Plazbot's Update Agente IA
+		// Prompt (§3.1).
+		{"GET /api/automation", authRequired, s.handleAutomationList},
+		{"POST /api/automation", authRequired, s.handleAutomationCreate},
+		{"GET /api/automation/{automationId}", authRequired, s.handleAutomationGet},
+		{"PUT /api/automation/{automationId}", authRequired, s.handleAutomationUpdate},
+		{"DELETE /api/automation/{automationId}", authRequired, s.handleAutomationDelete},
+		{"POST /api/automation/node/{nodeId}/prompt", authRequired, s.handleNodePromptUpdate},
+
 		// API keys (Plaza's extension).
 		// The workspace is the request's (x-workspace-id or the key's own).
 		{"POST /api/apikey", authRequired, s.handleAPIKeyCreate},
@@ -134,6 +177,10 @@ func (s *Server) Patterns() []string {
 
 func (s *Server) routes() {
 	for _, rt := range s.routeTable() {
+		if rt.auth == authVisitor {
+			s.mux.Handle(rt.pattern, visitorCORS(s.endpoint(authNone, rt.handler)))
+			continue
+		}
 		s.mux.Handle(rt.pattern, s.endpoint(rt.auth, rt.handler))
 	}
 	// Prometheus's text format, not an envelope.

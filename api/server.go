@@ -8,10 +8,12 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/plaza-crm/plaza"
+	"github.com/plaza-crm/plaza/messaging"
 )
 
 // Server serves the HTTP API.
@@ -42,6 +44,30 @@ type Server struct {
 	Media plaza.MediaService
 	// Templates are the WhatsApp message templates.
 	Templates plaza.TemplateService
+	// Webchat is the web chat channel (the widget's visitors).
+	Webchat plaza.WebchatService
+	// Events streams the workspace's events (GET /api/events).
+	Events plaza.EventStream
+	// EventHeartbeat is how often an idle event stream sends a comment.
+	EventHeartbeat time.Duration
+	// Agents are the AI agents' configurations; Knowledge their knowledge
+	// files. PublicURL is the server's URL as browsers reach it, for the
+	// widget script ("" derives it from each request).
+	Agents    plaza.AgentService
+	Knowledge plaza.KnowledgeService
+	PublicURL string
+	// MaxUploadBytes limits the bodies of upload routes (knowledge files).
+	MaxUploadBytes int64
+
+	// Automations are the workspace's flows (Plaza's extension) and their
+	// ai_agent nodes' prompts (Plazbot's Update Agente IA Prompt).
+	Automations plaza.AutomationService
+	// FetchGuard guards the fetch of user-given URLs (prompt documents);
+	// nil refuses every loopback, private and link-local address.
+	FetchGuard *messaging.FetchGuard
+	// DocumentTimeout bounds the fetch of a prompt document; 0 is
+	// PromptDocumentTimeout.
+	DocumentTimeout time.Duration
 	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
 	Idempotency plaza.IdempotencyStore
 	// Ready reports whether the database answers, for /readyz.
@@ -53,9 +79,9 @@ type Server struct {
 	AllowSignup bool
 	// MaxBodyBytes limits request bodies.
 	MaxBodyBytes int64
-	// MaxUploadBytes limits the multipart bodies of file uploads; zero
-	// means DefaultMaxUploadBytes.
-	MaxUploadBytes int64
+	// MaxFileSendBytes limits the multipart bodies of POST
+	// /api/message/files; zero means DefaultMaxFileSendBytes.
+	MaxFileSendBytes int64
 	// Version is reported by /healthz.
 	Version string
 
@@ -64,21 +90,31 @@ type Server struct {
 	handler  http.Handler
 	registry *prometheus.Registry
 	metrics  *metrics
+	// streams ends when CloseStreams is called.
+	streams      context.Context
+	closeStreams context.CancelFunc
 }
 
 // DefaultMaxBodyBytes is the default request body limit, 1 MiB.
 const DefaultMaxBodyBytes = 1 << 20
 
+// DefaultMaxUploadBytes is the default upload body limit: a document of
+// extract.MaxDocumentSize (20 MiB) with room for the multipart framing.
+const DefaultMaxUploadBytes = 21 << 20
+
 // NewServer returns a server whose continuation tokens are signed with a
 // key derived from secretKey. Set the exported fields before serving.
 func NewServer(secretKey string) *Server {
 	s := &Server{
-		Logger:       slog.Default(),
-		MaxBodyBytes: DefaultMaxBodyBytes,
-		pages:        pageCodec{key: plaza.DeriveKey(secretKey, "page-token")},
-		mux:          http.NewServeMux(),
-		registry:     prometheus.NewRegistry(),
+		EventHeartbeat: DefaultEventHeartbeat,
+		Logger:         slog.Default(),
+		MaxBodyBytes:   DefaultMaxBodyBytes,
+		MaxUploadBytes: DefaultMaxUploadBytes,
+		pages:          pageCodec{key: plaza.DeriveKey(secretKey, "page-token")},
+		mux:            http.NewServeMux(),
+		registry:       prometheus.NewRegistry(),
 	}
+	s.streams, s.closeStreams = context.WithCancel(context.Background())
 	s.metrics = newMetrics(s.registry)
 	s.routes()
 	s.handler = s.recoverPanics(s.observe(http.HandlerFunc(s.serveMux)))

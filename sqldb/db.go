@@ -75,6 +75,10 @@ type DB struct {
 
 	// queue, once opened, takes the jobs transactions enqueue.
 	queue *Queue
+
+	// eventsCommitted wakes this process's event brokers after a
+	// transaction that wrote events commits (see event.go).
+	eventsCommitted eventSignal
 }
 
 // Open opens the database named by dsn: "sqlite:plaza.db",
@@ -209,6 +213,8 @@ type Tx struct {
 	*sql.Tx
 	db  *DB
 	now time.Time
+	// afterCommit runs once the transaction has committed.
+	afterCommit []func()
 }
 
 // querier is what reads run on: the read pool (*sql.DB) or a write
@@ -245,6 +251,10 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		}
 		if cerr := tx.Commit(); cerr != nil {
 			err = fmt.Errorf("commit: %w", normalize(cerr))
+			return
+		}
+		for _, fn := range tx.afterCommit {
+			fn()
 		}
 	}()
 	return fn(tx)

@@ -118,6 +118,12 @@ func (s *InboundStore) StoreInboundMessage(ctx context.Context, m plaza.InboundM
 		if err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
+		if err := tx.messageEvent(ctx, plaza.EventMessageCreated, ws, res.MessageID); err != nil {
+			return err
+		}
+		if err := tx.conversationEvent(ctx, ws, res.ConversationID); err != nil {
+			return err
+		}
 		// A new message goes to the number's forwarding webhook.
 		return tx.enqueueForwards(ctx, m, res.MessageID)
 	})
@@ -278,6 +284,9 @@ func (s *InboundStore) ApplyMessageStatus(ctx context.Context, u plaza.MessageSt
 		}
 		next, changed := advance(status.String, u.Status)
 		if !changed {
+			if !wamid.Valid { // the wamid attached is news
+				return tx.messageEvent(ctx, plaza.EventMessageUpdated, ws, id)
+			}
 			return nil
 		}
 		var code any
@@ -292,7 +301,7 @@ func (s *InboundStore) ApplyMessageStatus(ctx context.Context, u plaza.MessageSt
 		if err != nil {
 			return fmt.Errorf("update status: %w", err)
 		}
-		return nil
+		return tx.messageEvent(ctx, plaza.EventMessageUpdated, ws, id)
 	})
 	return found, err
 }

@@ -183,6 +183,16 @@ func (s *OutboundService) QueueWhatsAppText(ctx context.Context, in plaza.Messag
 	id := newID()
 	var sent *plaza.MessageSent
 	err = s.db.inTx(ctx, func(tx *Tx) error {
+		// A web chat contact is answered on the web chat (webchat.go).
+		if in.ContactID != "" {
+			m, ok, err := tx.webchatSend(ctx, ws, in, answerType(p))
+			if ok {
+				sent = &plaza.MessageSent{ContactID: in.ContactID, Message: m}
+			}
+			if err != nil || ok {
+				return err
+			}
+		}
 		t, err := tx.sendTarget(ctx, ws, in)
 		if err != nil {
 			return err
@@ -213,6 +223,9 @@ type sendTarget struct {
 // EINVALID when no number is connected or the send names what is not the
 // workspace's, EWINDOWCLOSED when the contact's window is not open.
 func (tx *Tx) sendTarget(ctx context.Context, ws string, in plaza.MessageSend) (*sendTarget, error) {
+	if in.RecipientPhone == "" {
+		return nil, plaza.ErrRecipientPhoneRequired
+	}
 	numberID, err := tx.sendingNumber(ctx, ws, in)
 	if err != nil {
 		return nil, err
@@ -259,6 +272,15 @@ func (tx *Tx) sendTarget(ctx context.Context, ws string, in plaza.MessageSend) (
 	return &t, nil
 }
 
+// answerType is who answers in a message the principal sends: "api" for
+// an API key, "human" for a user in the console.
+func answerType(p *plaza.Principal) string {
+	if p.APIKeyID == "" {
+		return "human"
+	}
+	return "api"
+}
+
 // outboundRow is an outbound message to store queued.
 type outboundRow struct {
 	id, typ, content, payload          string
@@ -270,16 +292,12 @@ type outboundRow struct {
 // enqueues its send job. It returns the message as stored.
 func (tx *Tx) queueOutbound(ctx context.Context, p *plaza.Principal, t *sendTarget, m outboundRow) (*plaza.MessageSent, error) {
 	ws := p.WorkspaceID
-	answerType := "api"
-	if p.APIKeyID == "" {
-		answerType = "human" // a user in the console
-	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO messages (workspace_id, id, conversation_id, contact_id, direction, type,
 		content, payload, recipient_phone, status, send_state, external_reference_id, agent_sender_id, answer_type,
 		timestamp, creation_date, updated_date)
 		VALUES ($1, $2, $3, $4, 'out', $5, $6, $7, $8, 'queued', 'queued', $9, $10, $11, $12, $12, $12)`,
 		ws, m.id, t.conversationID, t.contactID, m.typ, m.content, m.payload, strings.TrimPrefix(t.to, "+"),
-		nilIfEmpty(m.externalReferenceID), nilIfEmpty(m.agentSenderID), answerType, tx.now)
+		nilIfEmpty(m.externalReferenceID), nilIfEmpty(m.agentSenderID), answerType(p), tx.now)
 	if err != nil {
 		return nil, fmt.Errorf("insert message: %w", err)
 	}
@@ -292,6 +310,12 @@ func (tx *Tx) queueOutbound(ctx context.Context, p *plaza.Principal, t *sendTarg
 		return nil, fmt.Errorf("update contact: %w", err)
 	}
 	if err := tx.enqueue(ctx, plaza.WhatsAppSendJob{WorkspaceID: ws, MessageID: m.id}, &river.InsertOpts{MaxAttempts: SendJobMaxAttempts}); err != nil {
+		return nil, err
+	}
+	if err := tx.messageEvent(ctx, plaza.EventMessageCreated, ws, m.id); err != nil {
+		return nil, err
+	}
+	if err := tx.conversationEvent(ctx, ws, t.conversationID); err != nil {
 		return nil, err
 	}
 	// Read before the commit: once the send is durable, nothing may fail
@@ -417,7 +441,10 @@ func (s *OutboundService) RecordWhatsAppSent(ctx context.Context, workspaceID, m
 				status = CASE WHEN status IN ('delivered', 'read', 'failed') THEN status ELSE 'sent' END,
 				reconcile_until = NULL, updated_date = $4
 				WHERE workspace_id = $1 AND id = $2`, workspaceID, messageID, wamid, tx.now)
-			return err
+			if err != nil {
+				return err
+			}
+			return tx.messageEvent(ctx, plaza.EventMessageUpdated, workspaceID, messageID)
 		})
 	}
 	err := record(wamid)
@@ -435,11 +462,17 @@ func (s *OutboundService) RecordWhatsAppRefused(ctx context.Context, workspaceID
 				WHERE workspace_id = $1 AND id = $2 AND send_state = 'sending'`, workspaceID, messageID, tx.now)
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE messages SET send_state = 'failed', status = 'failed', reconcile_until = NULL,
+		r, err := tx.ExecContext(ctx, `UPDATE messages SET send_state = 'failed', status = 'failed', reconcile_until = NULL,
 			error_code = $3, error_title = $4, error_details = $5, updated_date = $6
 			WHERE workspace_id = $1 AND id = $2 AND send_state IN ('queued', 'sending')`,
 			workspaceID, messageID, e.Code, e.Title, e.Details, tx.now)
-		return err
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n > 0 {
+			return tx.messageEvent(ctx, plaza.EventMessageUpdated, workspaceID, messageID)
+		}
+		return nil
 	})
 }
 

@@ -185,6 +185,12 @@ func (tx *Tx) queueTemplate(ctx context.Context, ws string, number plaza.WhatsAp
 			WHERE workspace_id = $1 AND id = $2`, ws, contactID, content, tx.now); err != nil {
 			return fmt.Errorf("update contact: %w", err)
 		}
+		if err := tx.messageEvent(ctx, plaza.EventMessageCreated, ws, id); err != nil {
+			return err
+		}
+		if err := tx.conversationEvent(ctx, ws, conversationID); err != nil {
+			return err
+		}
 		return tx.enqueue(ctx, plaza.WhatsAppSendJob{WorkspaceID: ws, MessageID: id}, &river.InsertOpts{MaxAttempts: SendJobMaxAttempts})
 	}()
 	return contactID, id, err

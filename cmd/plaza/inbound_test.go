@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,5 +72,36 @@ func TestServeProcessesInboundMessages(t *testing.T) {
 			t.Fatalf("conversations: %+v", page.Data)
 		}
 		srv.stop(t)
+	})
+}
+
+// plaza serve ends its open event streams when it shuts down, instead of
+// waiting --shutdown-timeout for them, and the stream's client sees the
+// end.
+func TestServeEndsEventStreams(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Each(t, func(t *testing.T, dsn string) {
+		b := mustBootstrap(t, dsn, "Acme", "owner@example.com")
+		srv := startServe(t, envOf(map[string]string{"PLAZA_SHUTDOWN_TIMEOUT": "1m"}), "--database", dsn, "--secret-key", testKey)
+		req, _ := http.NewRequest("GET", srv.URL+"/api/events", nil)
+		req.Header.Set("Authorization", "Bearer "+b.APIKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET /api/events: %d", resp.StatusCode)
+		}
+		first, err := bufio.NewReader(resp.Body).ReadString('\n')
+		if err != nil || !strings.HasPrefix(first, ":") {
+			t.Fatalf("the stream began with %q, %v", first, err)
+		}
+		ended := make(chan error, 1)
+		go func() { _, err := io.Copy(io.Discard, resp.Body); ended <- err }()
+		srv.stop(t) // fails unless serve returns nil, before the one-minute timeout
+		if err := <-ended; err != nil {
+			t.Fatalf("the stream ended with %v", err)
+		}
 	})
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/plaza-crm/plaza"
 	"github.com/plaza-crm/plaza/api"
+	"github.com/plaza-crm/plaza/knowledge"
 	"github.com/plaza-crm/plaza/mail"
 	"github.com/plaza-crm/plaza/messaging"
 	"github.com/plaza-crm/plaza/sqldb"
@@ -249,7 +250,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	smtpFrom := f.string("smtp-from", "PLAZA_SMTP_FROM", "", "From address of e-mails")
 	logLevel := f.string("log-level", "PLAZA_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	shutdown := f.duration("shutdown-timeout", "PLAZA_SHUTDOWN_TIMEOUT", 30*time.Second, "how long to let in-flight requests finish on SIGTERM")
-	fetchAllow := f.string("fetch-allow", "PLAZA_FETCH_ALLOW", "", "comma-separated hosts and CIDR prefixes of private addresses that forwarding webhooks may call")
+	fetchAllow := f.string("fetch-allow", "PLAZA_FETCH_ALLOW", "", "comma-separated hosts and CIDR prefixes of private addresses that forwarding webhooks and knowledge file URLs may call")
+	publicURL := f.string("public-url", "PLAZA_PUBLIC_URL", "", "the server's URL as browsers reach it, for the agents' widget script (default: the scheme and host each request came to)")
 	graphURL := f.string("whatsapp-graph-url", "PLAZA_WHATSAPP_GRAPH_URL", whatsapp.DefaultBaseURL, "root of Meta's Graph API, with its version")
 	var outboxCfg messaging.OutboxConfig
 	f.DurationVar(&outboxCfg.Wait, "whatsapp-send-wait", messaging.DefaultSendWait,
@@ -260,6 +262,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		f.fromEnv("whatsapp-reconcile-after", "PLAZA_WHATSAPP_RECONCILE_AFTER", "how long a send whose answer from Meta was lost (a crash, a timeout) waits for a status webhook naming it before it is sent again; longer than --whatsapp-send-timeout"))
 	f.Float64Var(&outboxCfg.RatePerNumber, "whatsapp-rate", messaging.DefaultRatePerNumber,
 		f.fromEnv("whatsapp-rate", "PLAZA_WHATSAPP_RATE", "messages per second each WhatsApp number sends from this process; with N replicas set it to Meta's limit divided by N"))
+	webchatLimits := plaza.DefaultWebchatLimits
+	f.IntVar(&webchatLimits.Sessions, "webchat-sessions-per-hour", webchatLimits.Sessions,
+		f.fromEnv("webchat-sessions-per-hour", "PLAZA_WEBCHAT_SESSIONS_PER_HOUR", "web chat sessions a client address may start per hour; 0 for no limit"))
+	f.IntVar(&webchatLimits.Messages, "webchat-messages-per-minute", webchatLimits.Messages,
+		f.fromEnv("webchat-messages-per-minute", "PLAZA_WEBCHAT_MESSAGES_PER_MINUTE", "web chat messages a client address may post per minute; 0 for no limit"))
 	if err := f.parse(args); err != nil || helpAsked(args) {
 		return err
 	}
@@ -280,6 +287,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if err := outboxCfg.Validate(); err != nil {
 		return err
+	}
+	if *publicURL != "" {
+		if u, err := url.Parse(*publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--public-url must be an http(s) URL, not %q", *publicURL)
+		}
 	}
 	var mailer plaza.Mailer = mail.Log{Logger: logger}
 	if *smtpURL != "" {
@@ -328,6 +340,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	webhooks := sqldb.NewWebhookService(db, key, guard.CheckURL)
 	messaging.AddForwardWorker(workers, &messaging.ForwardWorker{Store: webhooks, Client: guard.HTTPClient(), Logger: logger})
+	// Agents' knowledge files: fetched through the same guard, indexed on
+	// the queue.
+	knowledgeFiles := sqldb.NewKnowledgeService(db, guard.CheckURL)
+	knowledge.AddWorker(workers, &knowledge.Worker{Store: knowledgeFiles, Client: guard.HTTPClient(), Logger: logger})
 	queue, err := db.OpenQueue(sqldb.QueueConfig{Workers: workers, Logger: logger})
 	if err != nil {
 		return err
@@ -350,14 +366,28 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	go func() { defer close(recovery); outbox.RecoverSends(rctx) }()
 	defer func() { stopRecovery(); <-recovery }()
 
+	// Events: one broker per process reads what every replica commits.
+	events := sqldb.NewEventBroker(db, logger)
+	if err := events.Start(ctx); err != nil {
+		return err
+	}
+	defer events.Stop()
+
 	auth := sqldb.NewAuthService(db, key)
 	srv := api.NewServer(key)
+	srv.Events = events
 	srv.WhatsAppNumbers = numbers
 	srv.WhatsAppInbox = inbox
 	srv.Webhooks = webhooks
 	srv.Conversations = sqldb.NewConversationService(db)
+	webchat := sqldb.NewWebchatService(db, key)
+	webchat.Limits = webchatLimits
+	srv.Webchat = webchat
 	srv.Outbound = outbox
 	srv.Media = &messaging.Media{Store: sqldb.NewMediaStore(db), Numbers: numbers, Graph: graph, Outbox: outbox}
+	srv.Agents = sqldb.NewAgentService(db)
+	srv.Knowledge = knowledgeFiles
+	srv.PublicURL = *publicURL
 	srv.Templates = &messaging.Templates{Store: sqldb.NewTemplateStore(db), Numbers: numbers, Graph: graph}
 	srv.Users = sqldb.NewUserService(db, auth, async)
 	srv.Workspaces = sqldb.NewWorkspaceService(db)
@@ -368,6 +398,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv.Auth = auth
 	srv.Tasks = sqldb.NewTaskService(db)
 	srv.Masters = sqldb.NewMasterService(db)
+	srv.Automations = sqldb.NewAutomationService(db, key)
+	srv.FetchGuard = guard
 	srv.Idempotency = sqldb.NewIdempotencyStore(db)
 	srv.Ready = db.Ping
 	srv.Logger = logger
@@ -385,6 +417,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Event streams never finish on their own: Shutdown ends them.
+	httpServer.RegisterOnShutdown(srv.CloseStreams)
 	logger.Info("listening", "addr", ln.Addr().String(), "version", srv.Version, "database", string(db.Dialect))
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()

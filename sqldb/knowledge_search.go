@@ -1,0 +1,106 @@
+package sqldb
+
+import (
+	"context"
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/plaza-crm/plaza"
+)
+
+// maxSearchTerms bounds the words of a query that are searched for.
+const maxSearchTerms = 32
+
+// foldText lower-cases s and removes its accents ("Café" -> "cafe"), as
+// SQLite's unicode61 tokenizer with remove_diacritics 2 does; on
+// PostgreSQL passages are indexed, and queries searched, folded so.
+func foldText(s string) string {
+	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	folded, _, err := transform.String(t, s)
+	if err != nil {
+		folded = s
+	}
+	return strings.ToLower(folded)
+}
+
+// searchTerms returns the words of a query, folded, each once, in order:
+// runs of letters and digits. Everything else (quotes, operators,
+// punctuation) separates words, so no text is a syntax error.
+func searchTerms(query string) []string {
+	var terms []string
+	seen := map[string]bool{}
+	for _, w := range strings.FieldsFunc(foldText(query), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) }) {
+		if !seen[w] && len(terms) < maxSearchTerms {
+			seen[w] = true
+			terms = append(terms, w)
+		}
+	}
+	return terms
+}
+
+// prefixable reports whether a term is matched as a prefix too
+// ("reembolso" finds "reembolsos"): words of four letters or more, so that
+// short ones do not match half the index.
+func prefixable(term string) bool { return len([]rune(term)) >= 4 }
+
+// SearchKnowledge returns an agent's passages best matching query: any of
+// its words, ranked by BM25 on SQLite and ts_rank on PostgreSQL.
+func (s *AgentService) SearchKnowledge(ctx context.Context, workspaceID, agentID, query string, limit int) ([]plaza.Passage, error) {
+	terms := searchTerms(query)
+	passages := []plaza.Passage{}
+	if len(terms) == 0 || limit <= 0 {
+		return passages, nil
+	}
+	var q string
+	var match string
+	if s.db.Dialect == Postgres {
+		parts := make([]string, len(terms))
+		for i, t := range terms {
+			// Letters and digits only: a valid tsquery lexeme.
+			parts[i] = t
+			if prefixable(t) {
+				parts[i] += ":*"
+			}
+		}
+		match = strings.Join(parts, " | ")
+		q = `SELECT p.file_id, f.reference, p.text, ts_rank(p.tsv, query) AS score
+			FROM knowledge_passages p
+			JOIN knowledge_files f ON f.workspace_id = p.workspace_id AND f.id = p.file_id,
+			to_tsquery('simple', $1) query
+			WHERE p.workspace_id = $2 AND p.agent_id = $3 AND p.tsv @@ query
+			ORDER BY score DESC, p.file_id, p.seq LIMIT $4`
+	} else {
+		parts := make([]string, len(terms))
+		for i, t := range terms {
+			// A quoted string is one phrase to FTS5, whatever it holds.
+			parts[i] = `"` + strings.ReplaceAll(t, `"`, `""`) + `"`
+			if prefixable(t) {
+				parts[i] += "*"
+			}
+		}
+		match = strings.Join(parts, " OR ")
+		q = `SELECT p.file_id, f.reference, p.text, -bm25(knowledge_fts) AS score
+			FROM knowledge_fts
+			JOIN knowledge_passages p ON p.pk = knowledge_fts.rowid
+			JOIN knowledge_files f ON f.workspace_id = p.workspace_id AND f.id = p.file_id
+			WHERE knowledge_fts MATCH $1 AND p.workspace_id = $2 AND p.agent_id = $3
+			ORDER BY bm25(knowledge_fts), p.file_id, p.seq LIMIT $4`
+	}
+	rows, err := s.db.read.QueryContext(ctx, q, match, workspaceID, agentID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p plaza.Passage
+		if err := rows.Scan(&p.FileID, &p.Reference, &p.Text, &p.Rank); err != nil {
+			return nil, err
+		}
+		passages = append(passages, p)
+	}
+	return passages, rows.Err()
+}

@@ -23,6 +23,7 @@ const (
 	ERATELIMITED   = "rate_limited"  // 429 RATE_LIMITED
 	EWINDOWCLOSED  = "window_closed" // 409 WINDOW_CLOSED: free-form message outside WhatsApp's 24-hour window
 	EINTERNAL      = "internal"      // 500 INTERNAL
+	EUNAVAILABLE   = "unavailable"   // 503 UNAVAILABLE: a service Plaza depends on (Meta's Graph API) cannot be reached
 )
 
 // Error is the one error type of Plaza. Its Message is safe to show to the

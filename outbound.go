@@ -91,6 +91,14 @@ type MessageSend struct {
 // contact is not a web chat contact (ErrRecipientPhoneRequired).
 func (in *MessageSend) Validate() error {
 	var v Validator
+	in.validateAddress(&v)
+	CheckMessageContent(&v, "content", in.Content)
+	return v.Err()
+}
+
+// validateAddress checks and normalises what every send has besides its
+// content: who it goes to, from which number, and the references.
+func (in *MessageSend) validateAddress(v *Validator) {
 	in.RecipientPhone = strings.TrimSpace(in.RecipientPhone)
 	in.ContactID = strings.TrimSpace(in.ContactID)
 	if in.ContactID == "" {
@@ -101,7 +109,6 @@ func (in *MessageSend) Validate() error {
 		v.Check(err == nil, "recipientPhone", fmt.Sprintf("recipientPhone is not a valid phone number: %v.", err))
 		in.Recipient = n
 	}
-	CheckMessageContent(&v, "content", in.Content)
 	in.ExternalReferenceID = strings.TrimSpace(in.ExternalReferenceID)
 	v.Check(len(in.ExternalReferenceID) <= 256, "externalReferenceId", "externalReferenceId must be at most 256 characters long.")
 	in.AgentSendedID = strings.TrimSpace(in.AgentSendedID)
@@ -113,7 +120,6 @@ func (in *MessageSend) Validate() error {
 		v.Check(err == nil, "internalWhatsappNumber", fmt.Sprintf("internalWhatsappNumber is not a valid phone number: %v.", err))
 		in.SenderDigits = n.Digits
 	}
-	return v.Err()
 }
 
 // ErrRecipientPhoneRequired is the 400 of a send to a contact that is not

@@ -25,6 +25,7 @@ var errorStatus = map[string]struct {
 	plaza.ERATELIMITED:   {http.StatusTooManyRequests, "RATE_LIMITED"},
 	plaza.EWINDOWCLOSED:  {http.StatusConflict, "WINDOW_CLOSED"},
 	plaza.EINTERNAL:      {http.StatusInternalServerError, "INTERNAL"},
+	plaza.EUNAVAILABLE:   {http.StatusServiceUnavailable, "UNAVAILABLE"},
 	errMethodNotAllowed:  {http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED"},
 }
 

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"hash"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/plaza-crm/plaza"
@@ -25,15 +28,15 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p *plaza.Pri
 			Message: "The Idempotency-Key header must be 1 to 255 printable ASCII characters."}))
 		return
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		s.writeError(w, r, bodyReadError(err))
-		return
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	sum := sha256.New()
 	io.WriteString(sum, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery+"\n")
-	sum.Write(body)
+	body, cleanup, err := spoolBody(r.Body, sum)
+	defer cleanup()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	r.Body = body
 	hash := hex.EncodeToString(sum.Sum(nil))
 
 	ctx := r.Context()
@@ -75,6 +78,43 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p *plaza.Pri
 		return
 	}
 	completed = true
+}
+
+// spoolMemory is how much of a body spoolBody keeps in memory.
+const spoolMemory = 1 << 20
+
+// spoolBody reads body to its end, hashing it into sum, and returns a
+// reader of the same bytes: from memory up to spoolMemory, beyond that
+// from a temporary file (an upload of 100 MB is not held in memory),
+// which cleanup removes. cleanup is never nil.
+func spoolBody(body io.Reader, sum hash.Hash) (io.ReadCloser, func(), error) {
+	var buf bytes.Buffer
+	n, err := io.Copy(io.MultiWriter(&buf, sum), io.LimitReader(body, spoolMemory+1))
+	if err != nil {
+		return nil, func() {}, bodyReadError(err)
+	}
+	if n <= spoolMemory {
+		return io.NopCloser(&buf), func() {}, nil
+	}
+	f, err := os.CreateTemp("", "plaza-body-*")
+	if err != nil {
+		return nil, func() {}, err
+	}
+	cleanup := func() { f.Close(); os.Remove(f.Name()) }
+	if _, err := buf.WriteTo(f); err != nil {
+		return nil, cleanup, err
+	}
+	if _, err := io.Copy(io.MultiWriter(f, sum), body); err != nil {
+		var disk *os.PathError
+		if errors.As(err, &disk) {
+			return nil, cleanup, err
+		}
+		return nil, cleanup, bodyReadError(err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, cleanup, err
+	}
+	return io.NopCloser(f), cleanup, nil
 }
 
 // recordingWriter passes a response through and keeps a copy.

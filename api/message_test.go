@@ -37,6 +37,7 @@ type graphServer struct {
 	calls   []graphCall
 	answers map[int]func(w http.ResponseWriter, r *http.Request)
 	called  chan struct{} // one send per call
+	media   mediaGraph    // the media endpoints (media_test.go)
 }
 
 // graphCall is one send request as the Graph server read it.
@@ -61,6 +62,9 @@ func (g *graphServer) answer(i int, fn func(w http.ResponseWriter, r *http.Reque
 }
 
 func (g *graphServer) serve(w http.ResponseWriter, r *http.Request) {
+	if g.serveMedia(w, r) {
+		return
+	}
 	if r.Method != "POST" || !strings.HasPrefix(r.URL.Path, "/v23.0/") || !strings.HasSuffix(r.URL.Path, "/messages") {
 		http.Error(w, "not a send", http.StatusNotFound)
 		return

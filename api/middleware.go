@@ -125,6 +125,10 @@ const (
 // error as an envelope.
 func (s *Server) endpoint(mode authMode, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isFileSend(r) {
+			// Ignored where the writer cannot set it (tests' recorders).
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(fileSendReadTimeout))
+		}
 		if err := s.prepare(r, mode); err != nil {
 			s.writeError(w, r, err)
 			return
@@ -147,8 +151,11 @@ func (s *Server) prepare(r *http.Request, mode authMode) error {
 		return nil
 	}
 	limit := s.MaxBodyBytes
-	if mode == authUpload {
+	switch {
+	case mode == authUpload:
 		limit, mode = s.MaxUploadBytes, authRequired
+	case isFileSend(r):
+		limit = s.maxFileSendBytes()
 	}
 	bodyWorkspace := ""
 	if r.Body != nil && r.Body != http.NoBody && r.Method != http.MethodGet && r.Method != http.MethodHead {

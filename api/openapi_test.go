@@ -208,12 +208,20 @@ func (s *openAPISpec) check(r *http.Request, resp *http.Response, body []byte) e
 	}
 	ct := resp.Header.Get("Content-Type")
 	mediaType, _, err := mime.ParseMediaType(ct)
+	if err == nil && e.response.Content[mediaType] == nil {
+		// A range documents files served with their own type (media).
+		if major, _, _ := strings.Cut(mediaType, "/"); e.response.Content[major+"/*"] != nil {
+			mediaType = major + "/*"
+		} else if e.response.Content["*/*"] != nil {
+			mediaType = "*/*"
+		}
+	}
 	if err != nil || e.response.Content[mediaType] == nil {
 		return fmt.Errorf("Content-Type %q is not documented at %s (documented: %s)", ct, e.where,
 			strings.Join(slices.Sorted(maps.Keys(e.response.Content)), ", "))
 	}
-	if e.skipBody || r.Method == http.MethodHead {
-		return nil
+	if e.skipBody || r.Method == http.MethodHead || strings.HasSuffix(mediaType, "/*") {
+		return nil // bytes, not JSON
 	}
 	if mediaType == "text/event-stream" {
 		return s.checkEventStream(body)

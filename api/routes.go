@@ -101,6 +101,10 @@ func (s *Server) routeTable() []route {
 
 		// Messages (Plazbot §3.9).
 		{"POST /api/message", authRequired, s.handleMessageSend},
+		// Files (Plazbot §4 Send File) and the media of messages (Plaza's
+		// extension).
+		{"POST /api/message/files", authRequired, s.handleMessageFiles},
+		{"GET /api/message/{messageId}/media", authRequired, s.handleMessageMedia},
 		// Send Conversation (Plazbot §3.11): templates, and its alias.
 		{"POST /api/message/conversation", authRequired, s.handleConversationSend},
 		{"POST /api/conversation", authRequired, s.handleConversationSend},

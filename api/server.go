@@ -40,6 +40,8 @@ type Server struct {
 	Outbound plaza.OutboundService
 	// Conversations reads conversations and their messages.
 	Conversations plaza.ConversationService
+	// Media sends files to contacts and serves messages' media.
+	Media plaza.MediaService
 	// Templates are the WhatsApp message templates.
 	Templates plaza.TemplateService
 	// Webchat is the web chat channel (the widget's visitors).
@@ -83,6 +85,9 @@ type Server struct {
 	AllowSignup bool
 	// MaxBodyBytes limits request bodies.
 	MaxBodyBytes int64
+	// MaxFileSendBytes limits the multipart bodies of POST
+	// /api/message/files; zero means DefaultMaxFileSendBytes.
+	MaxFileSendBytes int64
 	// Version is reported by /healthz.
 	Version string
 

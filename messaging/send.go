@@ -134,6 +134,12 @@ func (o *Outbox) SendWhatsAppText(ctx context.Context, in plaza.MessageSend) (*p
 	if err != nil {
 		return nil, err
 	}
+	return o.await(ctx, sent)
+}
+
+// await waits a little for Meta's answer to a queued send: the answer is
+// the message as it then is, or Meta's refusal as an error.
+func (o *Outbox) await(ctx context.Context, sent *plaza.MessageSent) (*plaza.MessageSent, error) {
 	id := sent.Message.ID
 	woken, cancel := o.waiters.add(id)
 	defer cancel()
@@ -300,8 +306,17 @@ func (w *SendWorker) Work(ctx context.Context, job *river.Job[plaza.WhatsAppSend
 		return river.JobCancel(fmt.Errorf("message %s: unknown send state %q", id, send.SendState))
 	}
 	var tpl *whatsapp.Template
+	var media *whatsapp.Media
 	switch send.Type {
 	case "text":
+	case "image", "audio", "video", "document", "sticker":
+		m, err := mediaOfPayload(send.Type, send.Payload)
+		if err != nil {
+			e := plaza.MessageError{Title: "Invalid message", Details: "The stored file message could not be read: " + err.Error()}
+			return o.fail(ctx, log, send, e, err)
+		}
+		m.BizOpaqueCallbackData = plaza.OutboundCallbackData(id)
+		media = &m
 	case "template":
 		t, err := templateOfPayload(send.Payload)
 		if err != nil {
@@ -351,10 +366,13 @@ func (w *SendWorker) Work(ctx context.Context, job *river.Job[plaza.WhatsAppSend
 
 	callCtx, cancel := context.WithTimeout(ctx, o.cfg.CallTimeout)
 	var res whatsapp.SendResult
-	if tpl != nil {
+	switch {
+	case tpl != nil:
 		// Meta's template requests name the recipient by its digits.
 		res, err = o.graph.SendTemplate(callCtx, creds.PhoneNumberID, creds.AccessToken, strings.TrimPrefix(send.To, "+"), *tpl)
-	} else {
+	case media != nil:
+		res, err = o.graph.SendMedia(callCtx, creds.PhoneNumberID, creds.AccessToken, send.To, *media)
+	default:
 		res, err = o.graph.SendText(callCtx, creds.PhoneNumberID, creds.AccessToken, send.To, send.Content,
 			whatsapp.TextOptions{BizOpaqueCallbackData: plaza.OutboundCallbackData(id)})
 	}

@@ -155,7 +155,7 @@ func scanMessage(row scanner) (*plaza.Message, error) {
 	if !json.Valid(m.Payload) {
 		m.Payload = json.RawMessage("null")
 	}
-	m.Files = []any{}
+	m.Files = messageFiles(&m)
 	return &m, nil
 }
 

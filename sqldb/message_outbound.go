@@ -180,16 +180,12 @@ func (s *OutboundService) QueueWhatsAppText(ctx context.Context, in plaza.Messag
 		return nil, err
 	}
 	ws := p.WorkspaceID
-	answerType := "api"
-	if p.APIKeyID == "" {
-		answerType = "human" // a user in the console
-	}
 	id := newID()
 	var sent *plaza.MessageSent
 	err = s.db.inTx(ctx, func(tx *Tx) error {
 		// A web chat contact is answered on the web chat (webchat.go).
 		if in.ContactID != "" {
-			m, ok, err := tx.webchatSend(ctx, ws, in, answerType)
+			m, ok, err := tx.webchatSend(ctx, ws, in, answerType(p))
 			if ok {
 				sent = &plaza.MessageSent{ContactID: in.ContactID, Message: m}
 			}
@@ -197,93 +193,138 @@ func (s *OutboundService) QueueWhatsAppText(ctx context.Context, in plaza.Messag
 				return err
 			}
 		}
-		if in.RecipientPhone == "" {
-			return plaza.ErrRecipientPhoneRequired
-		}
-		numberID, err := tx.sendingNumber(ctx, ws, in)
+		t, err := tx.sendTarget(ctx, ws, in)
 		if err != nil {
 			return err
 		}
-		c, err := tx.sendingContact(ctx, ws, in)
+		payload, err := textPayload(t.to, in.Content, id)
 		if err != nil {
 			return err
 		}
-		if c == nil {
-			return windowClosed(in.Recipient.E164, nil, nil, nil)
-		}
-		// The conversation on the chosen number; else the contact's
-		// conversation whose window closes last.
-		query := `SELECT id, window_expires_at FROM conversations WHERE workspace_id = $1 AND contact_id = $2
-			AND channel = 'whatsapp' AND whatsapp_number_id `
-		args := []any{ws, c.id}
-		if numberID != "" {
-			query += `= $3`
-			args = append(args, numberID)
-		} else {
-			query += `IS NOT NULL ORDER BY CASE WHEN window_expires_at IS NULL THEN 0 ELSE 1 END DESC, window_expires_at DESC, id DESC LIMIT 1`
-		}
-		var conversationID string
-		var window sqlNullTime
-		err = tx.QueryRowContext(ctx, query, args...).Scan(&conversationID, &window)
-		if errors.Is(err, sql.ErrNoRows) {
-			return windowClosed(in.Recipient.E164, &c.id, nil, nil)
-		} else if err != nil {
-			return err
-		}
-		if !window.valid || !window.t.t.After(tx.now) {
-			var expired *time.Time
-			if window.valid {
-				expired = &window.t.t
-			}
-			return windowClosed(in.Recipient.E164, &c.id, &conversationID, expired)
-		}
-		// The contact's own number is WhatsApp's id for them (the one
-		// their messages came from); recipientPhone may be another
-		// variant of it.
-		to := in.Recipient.E164
-		if c.e164.Valid && c.e164.String != "" {
-			to = c.e164.String
-		}
-		payload, err := textPayload(to, in.Content, id)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO messages (workspace_id, id, conversation_id, contact_id, direction, type,
-			content, payload, recipient_phone, status, send_state, external_reference_id, agent_sender_id, answer_type,
-			timestamp, creation_date, updated_date)
-			VALUES ($1, $2, $3, $4, 'out', 'text', $5, $6, $7, 'queued', 'queued', $8, $9, $10, $11, $11, $11)`,
-			ws, id, conversationID, c.id, in.Content, payload, strings.TrimPrefix(to, "+"),
-			nilIfEmpty(in.ExternalReferenceID), nilIfEmpty(in.AgentSendedID), answerType, tx.now)
-		if err != nil {
-			return fmt.Errorf("insert message: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET last_message = $3, last_message_date = $4, updated_date = $4
-			WHERE workspace_id = $1 AND id = $2`, ws, conversationID, in.Content, tx.now); err != nil {
-			return fmt.Errorf("update conversation: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET last_message = $3, last_message_date = $4
-			WHERE workspace_id = $1 AND id = $2`, ws, c.id, in.Content, tx.now); err != nil {
-			return fmt.Errorf("update contact: %w", err)
-		}
-		if err := tx.enqueue(ctx, plaza.WhatsAppSendJob{WorkspaceID: ws, MessageID: id}, &river.InsertOpts{MaxAttempts: SendJobMaxAttempts}); err != nil {
-			return err
-		}
-		if err := tx.messageEvent(ctx, plaza.EventMessageCreated, ws, id); err != nil {
-			return err
-		}
-		if err := tx.conversationEvent(ctx, ws, conversationID); err != nil {
-			return err
-		}
-		// Read before the commit: once the send is durable, nothing
-		// may fail the request (a client retrying it would send twice).
-		m, err := findMessage(ctx, tx, ws, id)
-		sent = &plaza.MessageSent{ContactID: c.id, Message: m}
+		sent, err = tx.queueOutbound(ctx, p, t, outboundRow{id: id, typ: "text", content: in.Content, payload: payload,
+			externalReferenceID: in.ExternalReferenceID, agentSenderID: in.AgentSendedID})
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return sent, nil
+}
+
+// sendTarget is where a free-form send goes: the contact, its WhatsApp
+// conversation whose window is open, and the number of that conversation.
+type sendTarget struct {
+	contactID, conversationID, numberID string
+	// to is the recipient in E.164.
+	to string
+}
+
+// sendTarget finds where a free-form send goes (see QueueWhatsAppText):
+// EINVALID when no number is connected or the send names what is not the
+// workspace's, EWINDOWCLOSED when the contact's window is not open.
+func (tx *Tx) sendTarget(ctx context.Context, ws string, in plaza.MessageSend) (*sendTarget, error) {
+	if in.RecipientPhone == "" {
+		return nil, plaza.ErrRecipientPhoneRequired
+	}
+	numberID, err := tx.sendingNumber(ctx, ws, in)
+	if err != nil {
+		return nil, err
+	}
+	c, err := tx.sendingContact(ctx, ws, in)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, windowClosed(in.Recipient.E164, nil, nil, nil)
+	}
+	// The conversation on the chosen number; else the contact's
+	// conversation whose window closes last.
+	query := `SELECT id, whatsapp_number_id, window_expires_at FROM conversations WHERE workspace_id = $1 AND contact_id = $2
+		AND channel = 'whatsapp' AND whatsapp_number_id `
+	args := []any{ws, c.id}
+	if numberID != "" {
+		query += `= $3`
+		args = append(args, numberID)
+	} else {
+		query += `IS NOT NULL ORDER BY CASE WHEN window_expires_at IS NULL THEN 0 ELSE 1 END DESC, window_expires_at DESC, id DESC LIMIT 1`
+	}
+	t := sendTarget{contactID: c.id}
+	var window sqlNullTime
+	err = tx.QueryRowContext(ctx, query, args...).Scan(&t.conversationID, &t.numberID, &window)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, windowClosed(in.Recipient.E164, &c.id, nil, nil)
+	} else if err != nil {
+		return nil, err
+	}
+	if !window.valid || !window.t.t.After(tx.now) {
+		var expired *time.Time
+		if window.valid {
+			expired = &window.t.t
+		}
+		return nil, windowClosed(in.Recipient.E164, &c.id, &t.conversationID, expired)
+	}
+	// The contact's own number is WhatsApp's id for them (the one their
+	// messages came from); recipientPhone may be another variant of it.
+	t.to = in.Recipient.E164
+	if c.e164.Valid && c.e164.String != "" {
+		t.to = c.e164.String
+	}
+	return &t, nil
+}
+
+// answerType is who answers in a message the principal sends: "api" for
+// an API key, "human" for a user in the console.
+func answerType(p *plaza.Principal) string {
+	if p.APIKeyID == "" {
+		return "human"
+	}
+	return "api"
+}
+
+// outboundRow is an outbound message to store queued.
+type outboundRow struct {
+	id, typ, content, payload          string
+	externalReferenceID, agentSenderID string
+}
+
+// queueOutbound stores the message queued in the target's conversation,
+// makes it the conversation's and the contact's last message, and
+// enqueues its send job. It returns the message as stored.
+func (tx *Tx) queueOutbound(ctx context.Context, p *plaza.Principal, t *sendTarget, m outboundRow) (*plaza.MessageSent, error) {
+	ws := p.WorkspaceID
+	_, err := tx.ExecContext(ctx, `INSERT INTO messages (workspace_id, id, conversation_id, contact_id, direction, type,
+		content, payload, recipient_phone, status, send_state, external_reference_id, agent_sender_id, answer_type,
+		timestamp, creation_date, updated_date)
+		VALUES ($1, $2, $3, $4, 'out', $5, $6, $7, $8, 'queued', 'queued', $9, $10, $11, $12, $12, $12)`,
+		ws, m.id, t.conversationID, t.contactID, m.typ, m.content, m.payload, strings.TrimPrefix(t.to, "+"),
+		nilIfEmpty(m.externalReferenceID), nilIfEmpty(m.agentSenderID), answerType(p), tx.now)
+	if err != nil {
+		return nil, fmt.Errorf("insert message: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET last_message = $3, last_message_date = $4, updated_date = $4
+		WHERE workspace_id = $1 AND id = $2`, ws, t.conversationID, m.content, tx.now); err != nil {
+		return nil, fmt.Errorf("update conversation: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE contacts SET last_message = $3, last_message_date = $4
+		WHERE workspace_id = $1 AND id = $2`, ws, t.contactID, m.content, tx.now); err != nil {
+		return nil, fmt.Errorf("update contact: %w", err)
+	}
+	if err := tx.enqueue(ctx, plaza.WhatsAppSendJob{WorkspaceID: ws, MessageID: m.id}, &river.InsertOpts{MaxAttempts: SendJobMaxAttempts}); err != nil {
+		return nil, err
+	}
+	if err := tx.messageEvent(ctx, plaza.EventMessageCreated, ws, m.id); err != nil {
+		return nil, err
+	}
+	if err := tx.conversationEvent(ctx, ws, t.conversationID); err != nil {
+		return nil, err
+	}
+	// Read before the commit: once the send is durable, nothing may fail
+	// the request (a client retrying it would send twice).
+	msg, err := findMessage(ctx, tx, ws, m.id)
+	if err != nil {
+		return nil, err
+	}
+	return &plaza.MessageSent{ContactID: t.contactID, Message: msg}, nil
 }
 
 // findMessage returns a message of the workspace, in the shape the

@@ -229,7 +229,7 @@ func TestClient_ContextCancel(t *testing.T) {
 			<-started
 			cancel()
 		}()
-		_, _, err := c.DownloadMedia(ctx, c.BaseURL+"/media/1000000000000101", testToken, 0)
+		_, err := c.DownloadMedia(ctx, c.BaseURL+"/media/1000000000000101", testToken, 0)
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("err = %v, want context.Canceled", err)
 		}

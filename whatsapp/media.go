@@ -157,22 +157,32 @@ func (c *Client) MediaURL(ctx context.Context, mediaID, token string) (MediaInfo
 	return MediaInfo{ID: resp.ID, URL: resp.URL, MimeType: resp.MimeType, SHA256: resp.SHA256, FileSize: int64(resp.FileSize)}, nil
 }
 
+// MediaDownload is media being downloaded from Meta. The caller must
+// close Body.
+type MediaDownload struct {
+	Body        io.ReadCloser
+	ContentType string
+	// ContentLength is the size Meta announced, -1 when it did not.
+	ContentLength int64
+}
+
 // DownloadMedia fetches media from a URL given by MediaURL (or a webhook's
-// url), sending the access token, and returns its body and Content-Type.
-// The caller must close the body. A body longer than maxBytes (zero or
-// less means DefaultMaxMediaSize) is refused with ErrMediaTooLarge: at
-// once when Content-Length says so, otherwise from Read once the limit is
-// passed. The body must be read before TransferTimeout runs out.
+// url), sending the access token, and returns its body, Content-Type and
+// length. A body longer than maxBytes (zero or less means
+// DefaultMaxMediaSize) is refused with ErrMediaTooLarge: at once when
+// Content-Length says so, otherwise from Read once the limit is passed.
+// Reading a body shorter than its announced Content-Length fails. The body
+// must be read before TransferTimeout runs out.
 //
 // Only pass URLs that came from Meta: the token goes wherever the URL
 // points.
-func (c *Client) DownloadMedia(ctx context.Context, mediaURL, token string, maxBytes int64) (io.ReadCloser, string, error) {
+func (c *Client) DownloadMedia(ctx context.Context, mediaURL, token string, maxBytes int64) (*MediaDownload, error) {
 	if err := checkToken(token); err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	u, err := url.Parse(mediaURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, "", invalid("url", "must be an absolute http(s) URL")
+		return nil, invalid("url", "must be an absolute http(s) URL")
 	}
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxMediaSize
@@ -182,28 +192,28 @@ func (c *Client) DownloadMedia(ctx context.Context, mediaURL, token string, maxB
 	req, err := http.NewRequestWithContext(ctx, "GET", mediaURL, nil)
 	if err != nil {
 		cancel()
-		return nil, "", fmt.Errorf("whatsapp: %w", err)
+		return nil, fmt.Errorf("whatsapp: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("User-Agent", c.userAgent())
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
 		cancel()
-		return nil, "", fmt.Errorf("whatsapp: download media: %w", err)
+		return nil, fmt.Errorf("whatsapp: download media: %w", err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
 		cancel()
-		return nil, "", parseAPIError(resp.StatusCode, data)
+		return nil, parseAPIError(resp.StatusCode, data)
 	}
 	if resp.ContentLength > maxBytes {
 		resp.Body.Close()
 		cancel()
-		return nil, "", fmt.Errorf("download of %d bytes, limit %d: %w", resp.ContentLength, maxBytes, ErrMediaTooLarge)
+		return nil, fmt.Errorf("download of %d bytes, limit %d: %w", resp.ContentLength, maxBytes, ErrMediaTooLarge)
 	}
 	body := &limitedBody{rc: resp.Body, left: maxBytes, limit: maxBytes, cancel: cancel}
-	return body, resp.Header.Get("Content-Type"), nil
+	return &MediaDownload{Body: body, ContentType: resp.Header.Get("Content-Type"), ContentLength: resp.ContentLength}, nil
 }
 
 // limitedBody fails with ErrMediaTooLarge instead of truncating, and

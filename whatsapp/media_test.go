@@ -243,18 +243,21 @@ func TestClient_DownloadMedia(t *testing.T) {
 				}
 			})
 			u := g.URL + "/whatsapp_business/attachments/?mid=1000000000000101&ext=1795791660&hash=ATtestFAKEhash0101"
-			body, ctype, err := c.DownloadMedia(context.Background(), u, testToken, tt.maxBytes)
+			d, err := c.DownloadMedia(context.Background(), u, testToken, tt.maxBytes)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
 			if err != nil {
 				return
 			}
-			defer body.Close()
-			if ctype != "image/jpeg" {
-				t.Errorf("content type = %q", ctype)
+			defer d.Body.Close()
+			if d.ContentType != "image/jpeg" {
+				t.Errorf("content type = %q", d.ContentType)
 			}
-			data, err := io.ReadAll(body)
+			if want := map[bool]int64{false: 1024, true: -1}[tt.chunked]; d.ContentLength != want {
+				t.Errorf("content length = %d, want %d", d.ContentLength, want)
+			}
+			data, err := io.ReadAll(d.Body)
 			if !errors.Is(err, tt.readErr) {
 				t.Fatalf("read err = %v, want %v", err, tt.readErr)
 			}
@@ -280,13 +283,13 @@ func TestClient_DownloadMedia(t *testing.T) {
 
 func TestClient_DownloadMedia_Errors(t *testing.T) {
 	c, g := newFakeGraph(t, respondWith(t, 404, "send/error_100_invalid_parameter.json"))
-	_, _, err := c.DownloadMedia(context.Background(), g.URL+"/expired", testToken, 0)
+	_, err := c.DownloadMedia(context.Background(), g.URL+"/expired", testToken, 0)
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || apiErr.HTTPStatus != 404 || apiErr.Code != 100 {
 		t.Errorf("err = %v, want the Graph error", err)
 	}
 	for _, u := range []string{"", "/relative", "file:///etc/passwd", "ftp://x.example/a"} {
-		if _, _, err := c.DownloadMedia(context.Background(), u, testToken, 0); !isValidation("url")(err) {
+		if _, err := c.DownloadMedia(context.Background(), u, testToken, 0); !isValidation("url")(err) {
 			t.Errorf("DownloadMedia(%q) err = %v, want a url validation error", u, err)
 		}
 	}

@@ -399,6 +399,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	webchat.Limits = webchatLimits
 	srv.Webchat = webchat
 	srv.Outbound = outbox
+	srv.Media = &messaging.Media{Store: sqldb.NewMediaStore(db), Numbers: numbers, Graph: graph, Outbox: outbox}
 	agentStore := sqldb.NewAgentService(db)
 	srv.Agents = agentStore
 	srv.Knowledge = knowledgeFiles

@@ -320,8 +320,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	outbox.AddWorkers(workers)
-	messaging.AddInboxWorker(workers, &messaging.InboxWorker{Inbox: inbox, Numbers: numbers,
-		Store: sqldb.NewInboundStore(db), Logger: logger})
+	messaging.AddLegacyInboxJobWorker(workers)
 	guard, err := messaging.ParseFetchAllow(*fetchAllow)
 	if err != nil {
 		return err
@@ -349,6 +348,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	recovery := make(chan struct{})
 	go func() { defer close(recovery); outbox.RecoverSends(rctx) }()
 	defer func() { stopRecovery(); <-recovery }()
+
+	// The drainer of the webhook's inbox; stopped before the queue and the
+	// database (the defers' order), after the HTTP server stops storing.
+	inbox.Logger = logger
+	drainer := &messaging.Drainer{Inbox: inbox, Logger: logger,
+		Worker: &messaging.InboxWorker{Numbers: numbers, Store: sqldb.NewInboundStore(db), Logger: logger}}
+	dctx, stopDrainer := context.WithCancel(context.WithoutCancel(ctx))
+	drained := make(chan struct{})
+	go func() { defer close(drained); drainer.Run(dctx) }()
+	defer func() { stopDrainer(); <-drained }()
 
 	auth := sqldb.NewAuthService(db, key)
 	srv := api.NewServer(key)

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -134,8 +136,11 @@ func startDrainer(tb testing.TB, db *sqldb.DB, logger *slog.Logger) {
 	tb.Helper()
 	inbox := sqldb.NewWhatsAppInbox(db)
 	inbox.Logger = logger
-	d := &messaging.Drainer{Inbox: inbox, Logger: logger, Worker: &messaging.InboxWorker{
-		Numbers: sqldb.NewWhatsAppNumberService(db, testSecret), Store: sqldb.NewInboundStore(db), Logger: logger}}
+	d := &messaging.Drainer{Inbox: inbox, Logger: logger, Workers: messaging.DrainWorkers(string(db.Dialect)),
+		Worker: &messaging.InboxWorker{Numbers: sqldb.NewWhatsAppNumberService(db, testSecret), Store: sqldb.NewInboundStore(db), Logger: logger}}
+	if w, _ := strconv.Atoi(os.Getenv("BENCH_DRAIN_WORKERS")); w > 0 {
+		d.Workers = w
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); d.Run(ctx) }()

@@ -352,7 +352,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// The drainer of the webhook's inbox; stopped before the queue and the
 	// database (the defers' order), after the HTTP server stops storing.
 	inbox.Logger = logger
-	drainer := &messaging.Drainer{Inbox: inbox, Logger: logger,
+	drainer := &messaging.Drainer{Inbox: inbox, Logger: logger, Workers: messaging.DrainWorkers(string(db.Dialect)),
 		Worker: &messaging.InboxWorker{Numbers: numbers, Store: sqldb.NewInboundStore(db), Logger: logger}}
 	dctx, stopDrainer := context.WithCancel(context.WithoutCancel(ctx))
 	drained := make(chan struct{})

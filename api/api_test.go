@@ -119,6 +119,7 @@ func newAPIServer(tb testing.TB, db *sqldb.DB, mailer plaza.Mailer, logger *slog
 	srv.WhatsAppInbox = sqldb.NewWhatsAppInbox(db)
 	srv.Webhooks = sqldb.NewWebhookService(db, testSecret, forwardGuard.CheckURL)
 	srv.Conversations = sqldb.NewConversationService(db)
+	srv.Campaigns = sqldb.NewCampaignService(db)
 	srv.Ready = db.Ping
 	srv.Logger = logger
 	srv.Version = "test"

@@ -40,6 +40,8 @@ type Server struct {
 	Conversations plaza.ConversationService
 	// Templates are the WhatsApp message templates.
 	Templates plaza.TemplateService
+	// Campaigns are the progress of large template sends.
+	Campaigns plaza.CampaignService
 	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
 	Idempotency plaza.IdempotencyStore
 	// Ready reports whether the database answers, for /readyz.

@@ -321,6 +321,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	outbox.AddWorkers(workers)
 	messaging.AddLegacyInboxJobWorker(workers)
+	messaging.AddCampaignWorker(workers, &messaging.CampaignWorker{Store: sqldb.NewOutboundService(db), Logger: logger})
 	guard, err := messaging.ParseFetchAllow(*fetchAllow)
 	if err != nil {
 		return err
@@ -366,6 +367,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv.Webhooks = webhooks
 	srv.Conversations = sqldb.NewConversationService(db)
 	srv.Outbound = outbox
+	srv.Campaigns = sqldb.NewCampaignService(db)
 	srv.Templates = &messaging.Templates{Store: sqldb.NewTemplateStore(db), Numbers: numbers, Graph: graph}
 	srv.Users = sqldb.NewUserService(db, auth, async)
 	srv.Workspaces = sqldb.NewWorkspaceService(db)

@@ -138,6 +138,7 @@ func startDrainer(tb testing.TB, db *sqldb.DB, logger *slog.Logger) {
 	inbox.Logger = logger
 	d := &messaging.Drainer{Inbox: inbox, Logger: logger, Workers: messaging.DrainWorkers(string(db.Dialect)),
 		Worker: &messaging.InboxWorker{Numbers: sqldb.NewWhatsAppNumberService(db, testSecret), Store: sqldb.NewInboundStore(db), Logger: logger}}
+	// BENCH_DRAIN_WORKERS=N compares lane counts in the benchmarks.
 	if w, _ := strconv.Atoi(os.Getenv("BENCH_DRAIN_WORKERS")); w > 0 {
 		d.Workers = w
 	}

@@ -202,7 +202,7 @@ func TestDrainer_TwoReplicas(t *testing.T) {
 			s := &replicaStore{trackingStore: store, own: sqldb.NewInboundStore(r.db)}
 			w := &messaging.InboxWorker{Numbers: sqldb.NewWhatsAppNumberService(r.db, inboxSecretKey), Store: s, Logger: e.worker.Logger}
 			runDrainer(t, &messaging.Drainer{Inbox: r.inbox, Worker: w, Logger: e.worker.Logger, Owner: r.owner,
-				BatchSize: 7, PollInterval: time.Hour})
+				BatchSize: 7, Workers: 3, PollInterval: time.Hour})
 		}
 		const n = 300
 		var wg sync.WaitGroup

@@ -223,8 +223,9 @@ const (
 )
 
 // MaxConversationDestinations is the most destinations one Send
-// Conversation takes; more are sent in several requests.
-const MaxConversationDestinations = 1000
+// Conversation takes; more are sent in several requests. Beyond
+// SyncSendLimit the send is a campaign, answered before it is fanned out.
+const MaxConversationDestinations = 10000
 
 // ConversationSend is the body of Plazbot's Send Conversation (§3.11):
 // an approved template to one phone or, for a bulk send, a list of
@@ -384,14 +385,17 @@ func (in *ConversationSend) Validate() error {
 }
 
 // ConversationSent is the data of Send Conversation's answer: for one
-// destination the contact (and the queued message), for a list the
-// contacts and messages in the order of the destinations (repeats sent
-// once).
+// destination the contact (and the queued message), for a list of up to
+// SyncSendLimit the contacts and messages in the order of the
+// destinations (repeats sent once); for a longer list the campaign that
+// queues them, with its number of destinations (repeats counted once).
 type ConversationSent struct {
 	ContactID  string   `json:"contactId,omitempty"`
 	MessageID  string   `json:"messageId,omitempty"`
 	ContactIDs []string `json:"contactIds,omitempty"`
 	MessageIDs []string `json:"messageIds,omitempty"`
+	CampaignID string   `json:"campaignId,omitempty"`
+	Total      int      `json:"total,omitempty"`
 }
 
 // TemplateMessage is the template object of Meta's send request, as a

@@ -3,6 +3,7 @@ package plaza
 import (
 	"context"
 	"strings"
+	"time"
 )
 
 // WhatsAppNumber is a WhatsApp Business number connected to a workspace.
@@ -90,9 +91,10 @@ type WhatsAppNumberService interface {
 	WhatsAppVerifyTokenExists(ctx context.Context, token string) (bool, error)
 }
 
-// WhatsAppInboxJob asks for one stored webhook delivery to be processed:
-// its messages, statuses and template updates applied to the workspaces
-// they belong to. It is a job on the durable queue.
+// WhatsAppInboxJob is the River job that processed one stored delivery
+// before the inbox became its own queue (migration 0018). Jobs of this kind
+// still queued at the upgrade are completed without work: their deliveries
+// are unprocessed inbox rows, which the drainer takes like any other.
 type WhatsAppInboxJob struct {
 	InboxID string `json:"inboxId"`
 }
@@ -100,14 +102,48 @@ type WhatsAppInboxJob struct {
 // Kind names the job on the queue.
 func (WhatsAppInboxJob) Kind() string { return "whatsapp_inbox" }
 
-// WhatsAppInbox keeps webhook deliveries as Meta sent them.
+// WhatsAppDelivery is a stored webhook delivery claimed for processing.
+type WhatsAppDelivery struct {
+	ID   string
+	Body []byte
+	// Attempt counts the claims of the delivery, this one included.
+	Attempt int
+}
+
+// WhatsAppInboxClaim asks for a batch of deliveries to process.
+type WhatsAppInboxClaim struct {
+	// Owner names the claiming process (for inspection and release).
+	Owner string
+	// Limit is the most deliveries claimed.
+	Limit int
+	// Lease is how long the claim holds: past it, a delivery not marked
+	// processed (its process died) may be claimed again.
+	Lease time.Duration
+}
+
+// WhatsAppInbox keeps webhook deliveries as Meta sent them, and is the
+// durable queue of their processing: a stored delivery stays unprocessed
+// until a drainer claims it, applies it and marks it processed.
 type WhatsAppInbox interface {
-	// StoreWhatsAppDelivery stores a delivery whose signature was checked
-	// and enqueues its processing, in one transaction: once it returns nil
-	// the delivery is durable and will be processed.
+	// StoreWhatsAppDelivery stores a delivery whose signature was checked:
+	// once it returns nil the delivery is durable and will be processed.
 	StoreWhatsAppDelivery(ctx context.Context, body []byte) error
-	// WhatsAppDelivery returns a stored delivery's body.
-	WhatsAppDelivery(ctx context.Context, inboxID string) ([]byte, error)
-	// MarkWhatsAppDeliveryProcessed records that a delivery was applied.
-	MarkWhatsAppDeliveryProcessed(ctx context.Context, inboxID string) error
+	// ClaimWhatsAppDeliveries claims up to claim.Limit deliveries that are
+	// due (unprocessed, not given up, not claimed under a live lease, past
+	// their retry time), oldest first, counting an attempt on each. A
+	// delivery is never held by two live claims.
+	ClaimWhatsAppDeliveries(ctx context.Context, claim WhatsAppInboxClaim) ([]WhatsAppDelivery, error)
+	// MarkWhatsAppDeliveriesProcessed records that deliveries were applied.
+	MarkWhatsAppDeliveriesProcessed(ctx context.Context, ids []string) error
+	// RetryWhatsAppDelivery records a failed attempt: the delivery is due
+	// again at retryAt, or, when retryAt is zero, given up (kept, never
+	// claimed again).
+	RetryWhatsAppDelivery(ctx context.Context, id, lastError string, retryAt time.Time) error
+	// ReleaseWhatsAppDeliveries gives back the owner's claims of
+	// deliveries it did not start, uncounting their attempt.
+	ReleaseWhatsAppDeliveries(ctx context.Context, owner string, ids []string) error
+	// WatchWhatsAppDeliveries returns a channel that receives a value
+	// (coalesced) after deliveries are stored: by this process, and, on a
+	// database shared by replicas, by another one. It ends with ctx.
+	WatchWhatsAppDeliveries(ctx context.Context) <-chan struct{}
 }

@@ -123,6 +123,7 @@ func newAPIServer(tb testing.TB, db *sqldb.DB, mailer plaza.Mailer, logger *slog
 	srv.Knowledge = sqldb.NewKnowledgeService(db, strictGuard.CheckURL)
 	srv.Automations = sqldb.NewAutomationService(db, testSecret)
 	srv.Webchat = sqldb.NewWebchatService(db, testSecret)
+	srv.Campaigns = sqldb.NewCampaignService(db)
 	srv.Ready = db.Ping
 	srv.Logger = logger
 	srv.Version = "test"

@@ -15,40 +15,19 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/riverqueue/river"
 
-	"github.com/plaza-crm/plaza/messaging"
-	"github.com/plaza-crm/plaza/sqldb"
 	"github.com/plaza-crm/plaza/whatsapp"
 )
 
-// startInbox makes the test server's queue work the webhook's deliveries
-// with the inbox worker, as plaza serve does. Until it is called the
-// deliveries wait on the queue.
+// startInbox starts the drainer of the webhook's inbox, as plaza serve
+// does. Until it is called the deliveries wait in the inbox.
 func (ts *testServer) startInbox() {
 	ts.t.Helper()
-	workers := river.NewWorkers()
-	logger := slog.New(slog.NewJSONHandler(ts.Logs, nil))
-	messaging.AddInboxWorker(workers, &messaging.InboxWorker{Inbox: sqldb.NewWhatsAppInbox(ts.DB),
-		Numbers: sqldb.NewWhatsAppNumberService(ts.DB, testSecret), Store: sqldb.NewInboundStore(ts.DB), Logger: logger})
-	// The new client replaces the insert-only one as the queue the
-	// services enqueue on.
-	q, err := ts.DB.OpenQueue(sqldb.QueueConfig{Workers: workers, Logger: logger})
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	if err := q.Start(context.Background()); err != nil {
-		ts.t.Fatal(err)
-	}
-	ts.t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		q.Stop(ctx)
-	})
+	startDrainer(ts.t, ts.DB, slog.New(slog.NewJSONHandler(ts.Logs, nil)))
 }
 
 // waitInbox waits until every stored delivery is processed, failing at
-// once if a job failed.
+// once if one failed.
 func (ts *testServer) waitInbox() {
 	ts.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
@@ -58,10 +37,10 @@ func (ts *testServer) waitInbox() {
 		}
 		var failed int
 		var errs string
-		ts.DB.QueryRowForTest(context.Background(), `SELECT count(*), COALESCE(MAX(CAST(errors AS TEXT)), '') FROM river_job
-			WHERE kind = 'whatsapp_inbox' AND state IN ('retryable', 'discarded', 'cancelled')`).Scan(&failed, &errs)
+		ts.DB.QueryRowForTest(context.Background(), `SELECT count(*), COALESCE(MAX(last_error), '') FROM whatsapp_inbox
+			WHERE last_error IS NOT NULL`).Scan(&failed, &errs)
 		if failed > 0 {
-			ts.t.Fatalf("%d inbox jobs failed: %s", failed, errs)
+			ts.t.Fatalf("%d inbox deliveries failed: %s", failed, errs)
 		}
 		if time.Now().After(deadline) {
 			ts.t.Fatalf("deliveries still unprocessed after a minute")

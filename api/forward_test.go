@@ -30,8 +30,7 @@ func (ts *testServer) startForwarding() {
 	ts.t.Helper()
 	workers := river.NewWorkers()
 	logger := slog.New(slog.NewJSONHandler(ts.Logs, nil))
-	messaging.AddInboxWorker(workers, &messaging.InboxWorker{Inbox: sqldb.NewWhatsAppInbox(ts.DB),
-		Numbers: sqldb.NewWhatsAppNumberService(ts.DB, testSecret), Store: sqldb.NewInboundStore(ts.DB), Logger: logger})
+	startDrainer(ts.t, ts.DB, logger)
 	messaging.AddForwardWorker(workers, &messaging.ForwardWorker{Store: sqldb.NewWebhookService(ts.DB, testSecret, forwardGuard.CheckURL),
 		Client: forwardGuard.HTTPClient(), Logger: logger, RetryDelays: []time.Duration{10 * time.Millisecond}})
 	q, err := ts.DB.OpenQueue(sqldb.QueueConfig{Workers: workers, Logger: logger})

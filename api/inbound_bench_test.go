@@ -7,14 +7,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/riverqueue/river"
 
 	"github.com/plaza-crm/plaza"
 	"github.com/plaza-crm/plaza/api"
@@ -25,7 +25,7 @@ import (
 
 // The inbound benchmarks post signed deliveries of one text message each
 // (a new wamid each, from 1,000 customers) to /webhooks/whatsapp over 8
-// connections per core, with the inbox worker as in plaza serve:
+// connections per core, with the inbox's drainer as in plaza serve:
 //
 //	go test ./api -run '^$' -bench Inbound -benchtime 5000x
 //	PLAZA_TEST_POSTGRES_URL=... go test ./api -run '^$' -bench Inbound -benchtime 5000x
@@ -34,14 +34,14 @@ import (
 // latency; processed_msgs/s how fast the messages were fully stored
 // (contact, conversation, message, delivery marked processed).
 
-// BenchmarkInboundWebhook works the deliveries while they arrive;
+// BenchmarkInboundWebhook drains the deliveries while they arrive;
 // processed_msgs/s runs from the first request to the last delivery
 // processed.
 func BenchmarkInboundWebhook(b *testing.B) { benchInbound(b, false) }
 
-// BenchmarkInboundAcceptThenDrain accepts every delivery with the worker
+// BenchmarkInboundAcceptThenDrain accepts every delivery with the drainer
 // stopped (the webhook alone), then starts it: processed_msgs/s is the
-// worker's rate on a backlog.
+// drainer's rate on a backlog.
 func BenchmarkInboundAcceptThenDrain(b *testing.B) { benchInbound(b, true) }
 
 func benchInbound(b *testing.B, drain bool) {
@@ -51,19 +51,9 @@ func benchInbound(b *testing.B, drain bool) {
 		logger := slog.New(slog.DiscardHandler)
 		numbers := sqldb.NewWhatsAppNumberService(db, testSecret)
 		inboxStore := sqldb.NewWhatsAppInbox(db)
-		workers := river.NewWorkers()
-		messaging.AddInboxWorker(workers, &messaging.InboxWorker{Inbox: inboxStore, Numbers: numbers,
-			Store: sqldb.NewInboundStore(db), Logger: logger})
-		q, err := db.OpenQueue(sqldb.QueueConfig{Workers: workers, Logger: logger})
-		if err != nil {
-			b.Fatal(err)
-		}
 		if !drain {
-			if err := q.Start(ctx); err != nil {
-				b.Fatal(err)
-			}
+			startDrainer(b, db, logger)
 		}
-		b.Cleanup(func() { q.Stop(ctx) })
 		srv := api.NewServer(testSecret)
 		srv.WhatsAppNumbers, srv.WhatsAppInbox = numbers, inboxStore
 		srv.Logger = logger
@@ -119,9 +109,7 @@ func benchInbound(b *testing.B, drain bool) {
 		accepted := time.Since(start)
 		if drain {
 			start = time.Now()
-			if err := q.Start(ctx); err != nil {
-				b.Fatal(err)
-			}
+			startDrainer(b, db, logger)
 		}
 		for {
 			var left int
@@ -140,4 +128,22 @@ func benchInbound(b *testing.B, drain bool) {
 		b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99_accept_ms")
 		b.ReportMetric(float64(b.N)/processed.Seconds(), "processed_msgs/s")
 	})
+}
+
+// startDrainer runs the drainer of db's webhook inbox, as plaza serve
+// does, until the test ends.
+func startDrainer(tb testing.TB, db *sqldb.DB, logger *slog.Logger) {
+	tb.Helper()
+	inbox := sqldb.NewWhatsAppInbox(db)
+	inbox.Logger = logger
+	d := &messaging.Drainer{Inbox: inbox, Logger: logger, Workers: messaging.DrainWorkers(string(db.Dialect)),
+		Worker: &messaging.InboxWorker{Numbers: sqldb.NewWhatsAppNumberService(db, testSecret), Store: sqldb.NewInboundStore(db), Logger: logger}}
+	// BENCH_DRAIN_WORKERS=N compares lane counts in the benchmarks.
+	if w, _ := strconv.Atoi(os.Getenv("BENCH_DRAIN_WORKERS")); w > 0 {
+		d.Workers = w
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); d.Run(ctx) }()
+	tb.Cleanup(func() { cancel(); <-done })
 }

@@ -149,8 +149,7 @@ func newSendServer(t *testing.T, dsn string, g *graphServer, cfg messaging.Outbo
 	}
 	workers := river.NewWorkers()
 	outbox.AddWorkers(workers)
-	messaging.AddInboxWorker(workers, &messaging.InboxWorker{Inbox: sqldb.NewWhatsAppInbox(ts.DB), Numbers: numbers,
-		Store: sqldb.NewInboundStore(ts.DB), Logger: logger})
+	startDrainer(t, ts.DB, logger)
 	q, err := ts.DB.OpenQueue(sqldb.QueueConfig{Workers: workers, Logger: logger})
 	if err != nil {
 		t.Fatal(err)

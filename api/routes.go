@@ -108,6 +108,9 @@ func (s *Server) routeTable() []route {
 		// Send Conversation (Plazbot §3.11): templates, and its alias.
 		{"POST /api/message/conversation", authRequired, s.handleConversationSend},
 		{"POST /api/conversation", authRequired, s.handleConversationSend},
+		// Campaigns (Plaza's extension): a Send Conversation of many
+		// destinations, fanned out by the queue.
+		{"GET /api/conversation/campaign/{campaignId}", authRequired, s.handleCampaignGet},
 
 		// Templates (Plazbot §4; sync is Plaza's extension).
 		{"POST /api/template", authRequired, s.handleTemplateCreate},

@@ -74,6 +74,8 @@ type Server struct {
 	Handoffs plaza.HandoffService
 	// LLMSettings are workspaces' own LLM endpoints.
 	LLMSettings plaza.LLMSettingsService
+	// Campaigns are the progress of large template sends.
+	Campaigns plaza.CampaignService
 	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
 	Idempotency plaza.IdempotencyStore
 	// Ready reports whether the database answers, for /readyz.

@@ -3,15 +3,22 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/riverqueue/river"
 
+	"github.com/plaza-crm/plaza"
 	"github.com/plaza-crm/plaza/messaging"
+	"github.com/plaza-crm/plaza/sqldb"
 	"github.com/plaza-crm/plaza/sqldb/sqldbtest"
+	"github.com/plaza-crm/plaza/whatsapp"
 )
 
 // newTemplateSendServer is a send server whose workspace A has number A
@@ -159,7 +166,7 @@ func TestConversationSend_Invalid(t *testing.T) {
 			{"sendType", func(b map[string]any) { b["sendType"] = "7" }},
 			{"destination", func(b map[string]any) { b["destination"] = "not a phone" }},
 			{"destination", func(b map[string]any) {
-				many := make([]any, 1001)
+				many := make([]any, 10001)
 				for i := range many {
 					many[i] = "+1 555 765 4321"
 				}
@@ -226,6 +233,132 @@ func TestConversationSend_Bulk(t *testing.T) {
 		}
 		if n := ts.count(`SELECT count(*) FROM conversations WHERE campaign_name = 'Cupones' AND send_type = 1 AND template_type = 'TEXT'`); n != 3 {
 			t.Errorf("%d campaign conversations", n)
+		}
+	})
+}
+
+// A Send Conversation of 5,000 destinations is a campaign: checked, stored
+// and answered before any message is; the queue fans it out, resuming
+// after a run cut short, and every destination gets exactly one message
+// and one send job. The send jobs are held, to be counted, not sent.
+func TestConversationSend_Campaign(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		g, tg := newGraphServer(t), newTemplateGraph(t)
+		ts := newTestServer(t, dsn)
+		ts.withTemplates(tg)
+		logger := slog.New(slog.NewJSONHandler(ts.Logs, nil))
+		outbound := sqldb.NewOutboundService(ts.DB)
+		outbox, err := messaging.NewOutbox(outbound, sqldb.NewWhatsAppNumberService(ts.DB, testSecret),
+			&whatsapp.Client{BaseURL: g.URL}, messaging.OutboxConfig{}, logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts.API.Outbound = outbox
+		a := ts.bootstrap("Acme", "ana@acme.test")
+		b := ts.bootstrap("Beta", "bob@beta.test")
+		ts.connectNumber(a, numberA, wabaA, "15550001234", appSecretA)
+		ts.syncTemplates(a)
+
+		const n = 5000
+		phones := make([]any, 0, n+1)
+		for i := range n {
+			phones = append(phones, fmt.Sprintf("+51 9%08d", i))
+		}
+		phones = append(phones, "51900000007") // a repeat
+		body := map[string]any{"template": "coupon_reminder", "destination": phones, "sendType": 1, "campaignName": "Cupones",
+			"variablesHeader": []any{map[string]any{"variable": "1", "value": "amigo"}},
+			"variablesBody":   []any{map[string]any{"variable": "1", "value": "PLAZA20"}, map[string]any{"variable": "2", "value": "3"}}}
+		start := time.Now()
+		r := ts.do(req{Method: "POST", Path: "/api/conversation", Token: a.APIKey, Body: body}).want(t, http.StatusOK, "")
+		t.Logf("%s: %d destinations accepted in %v", ts.DB.Dialect, n, time.Since(start))
+		var sent struct {
+			CampaignID string
+			Total      int
+			MessageIDs []string
+		}
+		r.into(t, &sent)
+		if sent.CampaignID == "" || sent.Total != n || sent.MessageIDs != nil {
+			t.Fatalf("data %s", r.Data)
+		}
+		if m := ts.count(`SELECT count(*) FROM messages`); m != 0 {
+			t.Fatalf("%d messages stored during the request", m)
+		}
+		type campaignJSON struct {
+			ID, Name, Template                           string
+			Total, Queued, Sent, Delivered, Read, Failed int
+			FannedOutDate                                *string
+		}
+		progress := func() campaignJSON {
+			var c campaignJSON
+			ts.do(req{Method: "GET", Path: "/api/conversation/campaign/" + sent.CampaignID, Token: a.APIKey}).
+				want(t, http.StatusOK, "").into(t, &c)
+			return c
+		}
+		if c := progress(); c.Total != n || c.Queued != 0 || c.Name != "Cupones" || c.Template != "coupon_reminder" || c.FannedOutDate != nil {
+			t.Fatalf("campaign before the fan-out %+v", c)
+		}
+		ts.do(req{Method: "GET", Path: "/api/conversation/campaign/" + sent.CampaignID, Token: b.APIKey}).
+			want(t, http.StatusNotFound, "NOT_FOUND")
+
+		// A first run queued 700 and stopped (its process died); the job
+		// resumes there.
+		if done, err := outbound.FanOutWhatsAppCampaign(ctx, a.WorkspaceID, sent.CampaignID, 700); err != nil || done {
+			t.Fatalf("first batch: done %v, %v", done, err)
+		}
+		workers := river.NewWorkers()
+		messaging.AddCampaignWorker(workers, &messaging.CampaignWorker{Store: outbound, Logger: logger, Batch: 500})
+		// The send jobs are held (snoozed for an hour), to be counted.
+		river.AddWorker(workers, river.WorkFunc(func(context.Context, *river.Job[plaza.WhatsAppSendJob]) error {
+			return river.JobSnooze(time.Hour)
+		}))
+		q, err := ts.DB.OpenQueue(sqldb.QueueConfig{Workers: workers, Logger: logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			q.Stop(ctx)
+		})
+		deadline := time.Now().Add(3 * time.Minute)
+		for c := progress(); c.FannedOutDate == nil; c = progress() {
+			if time.Now().After(deadline) {
+				var state, errs string
+				ts.DB.QueryRowForTest(ctx, `SELECT state, COALESCE(CAST(errors AS TEXT), '') FROM river_job WHERE kind = 'whatsapp_campaign'`).
+					Scan(&state, &errs)
+				t.Fatalf("campaign not fanned out in three minutes: %+v; job %s %s", c, state, errs)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Logf("%s: fanned out %v after the request", ts.DB.Dialect, time.Since(start))
+		// A job run again after it finished (its completion was lost)
+		// queues nothing.
+		if done, err := outbound.FanOutWhatsAppCampaign(ctx, a.WorkspaceID, sent.CampaignID, 500); err != nil || !done {
+			t.Fatalf("run after the end: done %v, %v", done, err)
+		}
+		if c := progress(); c.Queued != n {
+			t.Errorf("campaign after the fan-out %+v", c)
+		}
+		for query, want := range map[string]int{
+			`SELECT count(*) FROM messages WHERE type = 'template' AND template_name = 'coupon_reminder'`: n,
+			`SELECT count(DISTINCT recipient_phone) FROM messages`:                                        n,
+			`SELECT count(DISTINCT contact_id) FROM messages`:                                             n,
+			`SELECT count(*) FROM contacts`:                                                               n,
+			`SELECT count(*) FROM conversations WHERE campaign_name = 'Cupones'`:                          n,
+			`SELECT count(DISTINCT message_id) FROM campaign_destinations`:                                n,
+			`SELECT count(*) FROM river_job WHERE kind = 'whatsapp_send'`:                                 n,
+		} {
+			if got := ts.count(query); got != want {
+				t.Errorf("%s = %d, want %d", query, got, want)
+			}
+		}
+		if calls := len(g.sends()); calls != 0 {
+			t.Errorf("the Graph server got %d sends", calls)
 		}
 	})
 }

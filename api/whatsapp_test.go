@@ -157,6 +157,7 @@ func TestWhatsAppWebhook_Signature(t *testing.T) {
 		b := ts.bootstrap("Beta", "bob@beta.test")
 		ts.connectNumber(a, numberA, wabaA, "15550001234", appSecretA)
 		stored := func() int { return ts.count(`SELECT count(*) FROM whatsapp_inbox`) }
+		// The inbox row is the delivery's whole queue entry: no job beside it.
 		jobs := func() int { return ts.count(`SELECT count(*) FROM river_job WHERE kind = 'whatsapp_inbox'`) }
 		post := func(body []byte, signature string) *response {
 			h := map[string]string{}
@@ -181,11 +182,11 @@ func TestWhatsAppWebhook_Signature(t *testing.T) {
 			t.Fatalf("%d deliveries and %d jobs stored from refused requests", stored(), jobs())
 		}
 
-		// Signed over the raw bytes (with Meta's \u escapes): stored with
-		// its job.
+		// Signed over the raw bytes (with Meta's \u escapes): stored,
+		// unprocessed, for the drainer.
 		post(text, sign(appSecretA, text)).want(t, http.StatusOK, "")
-		if stored() != 1 || jobs() != 1 {
-			t.Fatalf("%d deliveries, %d jobs; want 1 and 1", stored(), jobs())
+		if n := ts.count(`SELECT count(*) FROM whatsapp_inbox WHERE processed_at IS NULL AND attempts = 0`); n != 1 || jobs() != 0 {
+			t.Fatalf("%d deliveries, %d jobs; want 1 and 0", n, jobs())
 		}
 
 		// A delivery naming another app's connected number is refused whole.

@@ -6,6 +6,7 @@ package messaging
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -16,26 +17,20 @@ import (
 	"github.com/plaza-crm/plaza/whatsapp"
 )
 
-// InboxWorker processes the webhook deliveries the webhook stored
-// (plaza.WhatsAppInboxJob): each inbound message, status and template
-// review is applied in the workspace of the connected number it names
-// (metadata.phone_number_id, or the entry's WABA id for template reviews).
-// Changes for numbers no workspace has connected are skipped and logged.
+// InboxWorker applies Meta's webhook deliveries: each inbound message,
+// status and template review is applied in the workspace of the connected
+// number it names (metadata.phone_number_id, or the entry's WABA id for
+// template reviews). Changes for numbers no workspace has connected are
+// skipped and logged. The Drainer feeds it the stored deliveries.
 //
-// A job retried after a crash midway applies the whole delivery again,
-// which changes nothing twice: messages are stored once per wamid,
-// statuses only move forward, and template reviews overwrite.
+// A delivery applied again after a crash midway changes nothing twice:
+// messages are stored once per wamid, statuses only move forward, and
+// template reviews overwrite.
 type InboxWorker struct {
-	river.WorkerDefaults[plaza.WhatsAppInboxJob]
-
-	Inbox   plaza.WhatsAppInbox
 	Numbers plaza.WhatsAppNumberService
 	Store   plaza.InboundStore
 	Logger  *slog.Logger
 }
-
-// AddInboxWorker registers w on workers.
-func AddInboxWorker(workers *river.Workers, w *InboxWorker) { river.AddWorker(workers, w) }
 
 func (w *InboxWorker) logger() *slog.Logger {
 	if w.Logger == nil {
@@ -44,33 +39,32 @@ func (w *InboxWorker) logger() *slog.Logger {
 	return w.Logger
 }
 
-// Work applies one stored delivery and marks it processed.
-func (w *InboxWorker) Work(ctx context.Context, job *river.Job[plaza.WhatsAppInboxJob]) error {
-	id := job.Args.InboxID
-	log := w.logger().With("inbox_id", id, "job_id", job.ID, "attempt", job.Attempt)
-	body, err := w.Inbox.WhatsAppDelivery(ctx, id)
-	if plaza.ErrorCode(err) == plaza.ENOTFOUND {
-		log.Error("whatsapp inbox: delivery not found")
-		return river.JobCancel(fmt.Errorf("delivery %s not found", id))
-	} else if err != nil {
-		return err
-	}
-	note, err := whatsapp.Parse(body)
+// errUnparsable marks a delivery that can never be applied.
+var errUnparsable = errors.New("unparsable delivery")
+
+// Apply applies one stored delivery. numbers caches the connected numbers
+// looked up, by phone number id (nil: not connected); a drainer shares one
+// across a batch. An error wrapping errUnparsable is not worth retrying.
+func (w *InboxWorker) Apply(ctx context.Context, d plaza.WhatsAppDelivery, numbers map[string]*plaza.WhatsAppCredentials) error {
+	log := w.logger().With("inbox_id", d.ID, "attempt", d.Attempt)
+	note, err := whatsapp.Parse(d.Body)
 	if err != nil {
 		// The webhook parsed it before storing it; only a change of the
 		// parser gets here, and retrying will not help.
-		log.Error("whatsapp inbox: unparsable delivery", "error", err.Error())
-		return river.JobCancel(err)
+		return fmt.Errorf("%w: %v", errUnparsable, err)
 	}
-	d := delivery{w: w, log: log, numbers: map[string]*plaza.WhatsAppCredentials{}}
+	if numbers == nil {
+		numbers = map[string]*plaza.WhatsAppCredentials{}
+	}
+	dl := delivery{w: w, log: log, numbers: numbers}
 	for _, entry := range note.Entry {
 		for _, change := range entry.Changes {
 			var err error
 			switch {
 			case change.Messages != nil:
-				err = d.messages(ctx, change.Messages)
+				err = dl.messages(ctx, change.Messages)
 			case change.TemplateStatus != nil:
-				err = d.templateStatus(ctx, entry.ID, change.TemplateStatus)
+				err = dl.templateStatus(ctx, entry.ID, change.TemplateStatus)
 			default:
 				log.Debug("whatsapp inbox: field not handled", "field", change.Field, "waba_id", entry.ID)
 			}
@@ -79,7 +73,24 @@ func (w *InboxWorker) Work(ctx context.Context, job *river.Job[plaza.WhatsAppInb
 			}
 		}
 	}
-	return w.Inbox.MarkWhatsAppDeliveryProcessed(ctx, id)
+	return nil
+}
+
+// LegacyInboxJobWorker completes the River jobs (plaza.WhatsAppInboxJob)
+// queued before the inbox became its own queue, without work: their
+// deliveries are unprocessed inbox rows, which the drainer applies.
+type LegacyInboxJobWorker struct {
+	river.WorkerDefaults[plaza.WhatsAppInboxJob]
+}
+
+// Work does nothing: see LegacyInboxJobWorker.
+func (LegacyInboxJobWorker) Work(context.Context, *river.Job[plaza.WhatsAppInboxJob]) error {
+	return nil
+}
+
+// AddLegacyInboxJobWorker registers the worker of leftover inbox jobs.
+func AddLegacyInboxJobWorker(workers *river.Workers) {
+	river.AddWorker(workers, &LegacyInboxJobWorker{})
 }
 
 // delivery is the work on one delivery, with the numbers it looked up.

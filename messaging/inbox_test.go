@@ -3,15 +3,12 @@ package messaging_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"os"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
+	"time"
 
 	"github.com/plaza-crm/plaza"
 	"github.com/plaza-crm/plaza/messaging"
@@ -23,8 +20,8 @@ import (
 const inboxSecretKey = "test-secret-key-0123456789abcdef-0123"
 
 // inboxEnv is a workspace with number A of the fixtures connected, and the
-// inbox worker on the real database. The queue only inserts: the tests
-// work the jobs themselves.
+// inbox worker on the real database. The tests claim and apply the
+// deliveries themselves, or run a Drainer.
 type inboxEnv struct {
 	db     *sqldb.DB
 	inbox  *sqldb.WhatsAppInbox
@@ -54,9 +51,6 @@ func (b *inboxLogs) String() string {
 func newInboxEnv(t *testing.T, db *sqldb.DB) *inboxEnv {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := db.OpenQueue(sqldb.QueueConfig{}); err != nil {
-		t.Fatal(err)
-	}
 	b, err := db.Bootstrap(ctx, "Acme", plaza.UserCreate{Email: "ana@acme.test", Password: "correct-horse-1", Name: "Ana"})
 	if err != nil {
 		t.Fatal(err)
@@ -69,22 +63,37 @@ func newInboxEnv(t *testing.T, db *sqldb.DB) *inboxEnv {
 		t.Fatal(err)
 	}
 	e := &inboxEnv{db: db, inbox: sqldb.NewWhatsAppInbox(db), store: sqldb.NewInboundStore(db), number: n, logs: &inboxLogs{}}
-	e.worker = &messaging.InboxWorker{Inbox: e.inbox, Numbers: numbers, Store: e.store, Logger: slog.New(slog.NewJSONHandler(e.logs, nil))}
+	e.worker = &messaging.InboxWorker{Numbers: numbers, Store: e.store, Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	return e
 }
 
-// deliver stores body as the webhook does and returns its job.
-func (e *inboxEnv) deliver(t *testing.T, body []byte) *river.Job[plaza.WhatsAppInboxJob] {
+// deliver stores body as the webhook does and claims it, as a drainer
+// does.
+func (e *inboxEnv) deliver(t *testing.T, body []byte) plaza.WhatsAppDelivery {
 	t.Helper()
 	ctx := context.Background()
 	if err := e.inbox.StoreWhatsAppDelivery(ctx, body); err != nil {
 		t.Fatal(err)
 	}
-	var id string
-	if err := e.db.QueryRowForTest(ctx, `SELECT id FROM whatsapp_inbox ORDER BY id DESC LIMIT 1`).Scan(&id); err != nil {
+	ds, err := e.inbox.ClaimWhatsAppDeliveries(ctx, plaza.WhatsAppInboxClaim{Owner: "test", Limit: 10, Lease: time.Minute})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return &river.Job[plaza.WhatsAppInboxJob]{JobRow: &rivertype.JobRow{ID: 1, Attempt: 1}, Args: plaza.WhatsAppInboxJob{InboxID: id}}
+	if len(ds) != 1 {
+		t.Fatalf("claimed %d deliveries, want 1", len(ds))
+	}
+	return ds[0]
+}
+
+// apply applies a claimed delivery and marks it processed.
+func (e *inboxEnv) apply(t *testing.T, d plaza.WhatsAppDelivery) {
+	t.Helper()
+	if err := e.worker.Apply(context.Background(), d, nil); err != nil {
+		t.Fatalf("apply %s: %v", d.ID, err)
+	}
+	if err := e.inbox.MarkWhatsAppDeliveriesProcessed(context.Background(), []string{d.ID}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (e *inboxEnv) count(t *testing.T, query string, args ...any) int {
@@ -105,14 +114,14 @@ func inboxFixture(t *testing.T, name string) []byte {
 	return b
 }
 
-// A job that crashed after storing part of a delivery, then retried (and
+// A delivery whose processing crashed after storing part of a delivery, then retried (and
 // retried again), stores each message once and ends processed.
 func TestInboxWorker_RetryAfterCrash(t *testing.T) {
 	sqldbtest.EachDB(t, func(t *testing.T, db *sqldb.DB) {
 		e := newInboxEnv(t, db)
 		ctx := context.Background()
 		body := inboxFixture(t, "inbound/multiple_messages_one_delivery.json")
-		job := e.deliver(t, body)
+		d := e.deliver(t, body)
 
 		// The first attempt stored the first message, then the process died.
 		note, err := whatsapp.Parse(body)
@@ -127,13 +136,11 @@ func TestInboxWorker_RetryAfterCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		if e.count(t, `SELECT count(*) FROM whatsapp_inbox WHERE processed_at IS NULL`) != 1 {
-			t.Fatal("the delivery is processed before its job ran")
+			t.Fatal("the delivery is processed before it was applied")
 		}
 		for attempt := 2; attempt <= 3; attempt++ {
-			job.Attempt = attempt
-			if err := e.worker.Work(ctx, job); err != nil {
-				t.Fatalf("attempt %d: %v", attempt, err)
-			}
+			d.Attempt = attempt
+			e.apply(t, d)
 		}
 		for query, want := range map[string]int{
 			`SELECT count(*) FROM messages`:                                                  2,
@@ -150,24 +157,12 @@ func TestInboxWorker_RetryAfterCrash(t *testing.T) {
 	})
 }
 
-// A delivery that is gone cancels its job rather than retrying it; a
-// change for a number nobody connected is skipped with a log line, and
+// A change for a number nobody connected is skipped with a log line, and
 // the rest of the delivery is applied.
 func TestInboxWorker_Skips(t *testing.T) {
 	sqldbtest.EachDB(t, func(t *testing.T, db *sqldb.DB) {
 		e := newInboxEnv(t, db)
-		ctx := context.Background()
-		gone := &river.Job[plaza.WhatsAppInboxJob]{JobRow: &rivertype.JobRow{ID: 2, Attempt: 1},
-			Args: plaza.WhatsAppInboxJob{InboxID: "0190f000-0000-7000-8000-000000000000"}}
-		var cancel *river.JobCancelError
-		if err := e.worker.Work(ctx, gone); !errors.As(err, &cancel) {
-			t.Fatalf("missing delivery: %v, want a cancellation", err)
-		}
-
-		job := e.deliver(t, inboxFixture(t, "inbound/two_numbers_one_delivery.json"))
-		if err := e.worker.Work(ctx, job); err != nil {
-			t.Fatal(err)
-		}
+		e.apply(t, e.deliver(t, inboxFixture(t, "inbound/two_numbers_one_delivery.json")))
 		if n := e.count(t, `SELECT count(*) FROM messages`); n != 1 {
 			t.Fatalf("%d messages, want number A's one", n)
 		}
@@ -179,9 +174,7 @@ func TestInboxWorker_Skips(t *testing.T) {
 		other := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"999","changes":[
 			{"field":"message_template_status_update","value":{"event":"APPROVED","message_template_id":1,"message_template_name":"x","message_template_language":"es"}},
 			{"field":"phone_number_quality_update","value":{"display_phone_number":"15550001234","event":"FLAGGED"}}]}]}`)
-		if err := e.worker.Work(ctx, e.deliver(t, other)); err != nil {
-			t.Fatal(err)
-		}
+		e.apply(t, e.deliver(t, other))
 		if n := e.count(t, `SELECT count(*) FROM whatsapp_inbox WHERE processed_at IS NULL`); n != 0 {
 			t.Fatalf("%d deliveries unprocessed", n)
 		}

@@ -80,9 +80,10 @@ func sendTemplate(ctx context.Context, q querier, ws string, in plaza.Conversati
 }
 
 // QueueWhatsAppTemplates stores the template send to each destination and
-// enqueues its send job, all in one transaction. Templates reach
-// customers whatever their 24-hour window. Nothing is written when the
-// send is invalid.
+// enqueues its send job, all in one transaction; beyond
+// plaza.SyncSendLimit destinations it stores a campaign instead, fanned
+// out by its job (see campaign.go). Templates reach customers whatever
+// their 24-hour window. Nothing is written when the send is invalid.
 func (s *OutboundService) QueueWhatsAppTemplates(ctx context.Context, in plaza.ConversationSend) (*plaza.ConversationSent, error) {
 	p, err := plaza.RequireWorkspace(ctx)
 	if err != nil {
@@ -111,9 +112,15 @@ func (s *OutboundService) QueueWhatsAppTemplates(ctx context.Context, in plaza.C
 		return nil, fmt.Errorf("number of template %s: %w", tpl.ElementName, err)
 	}
 	number.WorkspaceID = ws
+	if len(in.Recipients) > plaza.SyncSendLimit {
+		return s.storeCampaign(ctx, ws, number, campaignSpec{Message: msg, Content: content, TemplateName: tpl.ElementName,
+			TemplateType: templateType, AnswerType: answerType, NumberDisplay: number.DisplayPhoneNumber, SendType: int(in.SendType),
+			CampaignName: in.CampaignName, Reference1: in.Reference1, Reference2: in.Reference2, Reference3: in.Reference3,
+			AgentSendedID: in.AgentSendedID}, in.Recipients)
+	}
 	// One transaction for all the destinations (at most
-	// plaza.MaxConversationDestinations): a request that fails has sent
-	// nothing, so a client retrying it sends no one twice.
+	// plaza.SyncSendLimit; more make a campaign): a request that fails has
+	// sent nothing, so a client retrying it sends no one twice.
 	sent := &plaza.ConversationSent{}
 	err = s.db.inTx(ctx, func(tx *Tx) error {
 		sent.ContactIDs, sent.MessageIDs = nil, nil

@@ -347,8 +347,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	outbox.AddWorkers(workers)
-	messaging.AddInboxWorker(workers, &messaging.InboxWorker{Inbox: inbox, Numbers: numbers,
-		Store: sqldb.NewInboundStore(db), Logger: logger})
+	messaging.AddLegacyInboxJobWorker(workers)
+	messaging.AddCampaignWorker(workers, &messaging.CampaignWorker{Store: sqldb.NewOutboundService(db), Logger: logger})
 	guard, err := messaging.ParseFetchAllow(*fetchAllow)
 	if err != nil {
 		return err
@@ -387,6 +387,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer events.Stop()
+	// The drainer of the webhook's inbox; stopped before the queue and the
+	// database (the defers' order), after the HTTP server stops storing.
+	inbox.Logger = logger
+	drainer := &messaging.Drainer{Inbox: inbox, Logger: logger, Workers: messaging.DrainWorkers(string(db.Dialect)),
+		Worker: &messaging.InboxWorker{Numbers: numbers, Store: sqldb.NewInboundStore(db), Logger: logger}}
+	dctx, stopDrainer := context.WithCancel(context.WithoutCancel(ctx))
+	drained := make(chan struct{})
+	go func() { defer close(drained); drainer.Run(dctx) }()
+	defer func() { stopDrainer(); <-drained }()
 
 	auth := sqldb.NewAuthService(db, key)
 	srv := api.NewServer(key)
@@ -404,6 +413,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv.Agents = agentStore
 	srv.Knowledge = knowledgeFiles
 	srv.PublicURL = *publicURL
+	srv.Campaigns = sqldb.NewCampaignService(db)
 	srv.Templates = &messaging.Templates{Store: sqldb.NewTemplateStore(db), Numbers: numbers, Graph: graph}
 	srv.Users = sqldb.NewUserService(db, auth, async)
 	srv.Workspaces = sqldb.NewWorkspaceService(db)

@@ -157,6 +157,14 @@ type TurnInput struct {
 	// Attachment is the text of a document the customer sent with the
 	// messages; the LLM reads it after them (knowledge search does not).
 	Attachment string
+	// LLM, when set, answers this turn instead of the workspace's or the
+	// server's (an automation node with its own API key). Model, when
+	// set, is the model asked for; Temperature and MaxTokens the
+	// completion's settings (nil and 0: the endpoint's defaults).
+	LLM         Completer
+	Model       string
+	Temperature *float64
+	MaxTokens   int
 }
 
 // HistoryMessage is an earlier message: Role is "user" (the customer) or
@@ -184,8 +192,10 @@ type TurnResult struct {
 	HandoffReason string
 	// Passages is how many knowledge passages the context held.
 	Passages int
-	// LLMCalls counts the completions asked for.
+	// LLMCalls counts the completions asked for; LLMTime is the time spent
+	// waiting for them.
 	LLMCalls int
+	LLMTime  time.Duration `json:"-"`
 	// LLMError is the LLM's failure that made the reply a fallback, when
 	// one did.
 	LLMError error `json:"-"`
@@ -256,6 +266,12 @@ func (r *Runtime) Turn(ctx context.Context, in TurnInput) (*TurnResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if in.LLM != nil {
+		completer = in.LLM
+	}
+	if in.Model != "" {
+		model = in.Model
+	}
 	if completer == nil || !completer.Configured() {
 		r.answerFromKnowledge(ctx, in, passages, res)
 		return res, nil
@@ -277,7 +293,7 @@ func (r *Runtime) Turn(ctx context.Context, in TurnInput) (*TurnResult, error) {
 	tools := t.tools()
 	var reply string
 	for round := 1; ; round++ {
-		req := llm.Request{Model: model, Messages: messages}
+		req := llm.Request{Model: model, Messages: messages, Temperature: in.Temperature, MaxTokens: in.MaxTokens}
 		if len(tools) > 0 {
 			req.Tools = tools
 			req.ToolChoice = "auto"
@@ -286,7 +302,9 @@ func (r *Runtime) Turn(ctx context.Context, in TurnInput) (*TurnResult, error) {
 			}
 		}
 		res.LLMCalls++
+		asked := time.Now()
 		completion, err := completer.Complete(ctx, req)
+		res.LLMTime += time.Since(asked)
 		if err != nil {
 			if len(res.ToolCalls) == 0 {
 				return nil, fmt.Errorf("agent: %w", err)

@@ -75,6 +75,9 @@ type DB struct {
 
 	// queue, once opened, takes the jobs transactions enqueue.
 	queue *Queue
+	// agentDebounce, when set, makes customers' messages queue agent
+	// turns (agent_turn.go).
+	agentDebounce time.Duration
 
 	// eventsCommitted wakes this process's event brokers after a
 	// transaction that wrote events commits (see event.go).

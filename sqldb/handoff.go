@@ -66,63 +66,69 @@ func (s *HandoffService) move(ctx context.Context, conversationID string, to pla
 	if err != nil {
 		return nil, err
 	}
-	ws := p.WorkspaceID
 	var h *plaza.Handoff
 	err = s.db.inTx(ctx, func(tx *Tx) error {
-		lock := ""
-		if tx.db.Dialect == Postgres {
-			// Two changes of one conversation at once (an agent's turn and
-			// a human's reply) each read the state they leave under this
-			// lock. SQLite's writers are serialised.
-			lock = ` FOR UPDATE`
-		}
-		var contactID string
-		err := tx.QueryRowContext(ctx, `SELECT contact_id FROM conversations WHERE workspace_id = $1 AND id = $2`+lock, ws, conversationID).Scan(&contactID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errConversationNotFound
-		} else if err != nil {
-			return err
-		}
-		cur, err := findHandoff(ctx, tx, ws, conversationID, lock)
-		if err != nil {
-			return err
-		}
-		if !allowed(cur.State) {
-			h = cur
-			return nil
-		}
-		actor := p.Actor()
-		var r *string
-		if reason != "" {
-			r = &reason
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO conversation_handoffs (workspace_id, conversation_id, state, reason, actor_type, actor_id, updated_date)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (workspace_id, conversation_id) DO UPDATE SET state = excluded.state, reason = excluded.reason,
-				actor_type = excluded.actor_type, actor_id = excluded.actor_id, updated_date = excluded.updated_date`,
-			ws, conversationID, string(to), r, actor.Type, actor.ID, tx.now)
-		if err != nil {
-			return fmt.Errorf("set handoff: %w", err)
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO handoff_changes (workspace_id, id, conversation_id, from_state, to_state, reason,
-			actor_type, actor_id, creation_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			ws, newID(), conversationID, string(cur.State), string(to), r, actor.Type, actor.ID, tx.now)
-		if err != nil {
-			return fmt.Errorf("record handoff change: %w", err)
-		}
-		now := plaza.NewTime(tx.now)
-		h = &plaza.Handoff{ConversationID: conversationID, State: to, Reason: r, Actor: &actor, UpdatedDate: &now}
-		data, err := eventJSON(map[string]any{"conversationId": conversationID, "state": to, "reason": r})
-		if err != nil {
-			return err
-		}
-		return tx.insertEvent(ctx, plaza.Event{WorkspaceID: ws, Type: plaza.EventHandoffChanged,
-			ConversationID: conversationID, ContactID: contactID, Data: data})
+		h, err = tx.moveHandoff(ctx, p, conversationID, to, reason, allowed)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return h, nil
+}
+
+// moveHandoff is HandoffService.move in the caller's transaction, with p
+// as the actor.
+func (tx *Tx) moveHandoff(ctx context.Context, p *plaza.Principal, conversationID string, to plaza.HandoffState, reason string, allowed func(plaza.HandoffState) bool) (*plaza.Handoff, error) {
+	ws := p.WorkspaceID
+	lock := ""
+	if tx.db.Dialect == Postgres {
+		// Two changes of one conversation at once (an agent's turn and
+		// a human's reply) each read the state they leave under this
+		// lock. SQLite's writers are serialised.
+		lock = ` FOR UPDATE`
+	}
+	var contactID string
+	err := tx.QueryRowContext(ctx, `SELECT contact_id FROM conversations WHERE workspace_id = $1 AND id = $2`+lock, ws, conversationID).Scan(&contactID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errConversationNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	cur, err := findHandoff(ctx, tx, ws, conversationID, lock)
+	if err != nil {
+		return nil, err
+	}
+	if !allowed(cur.State) {
+		return cur, nil
+	}
+	actor := p.Actor()
+	var r *string
+	if reason != "" {
+		r = &reason
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO conversation_handoffs (workspace_id, conversation_id, state, reason, actor_type, actor_id, updated_date)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (workspace_id, conversation_id) DO UPDATE SET state = excluded.state, reason = excluded.reason,
+			actor_type = excluded.actor_type, actor_id = excluded.actor_id, updated_date = excluded.updated_date`,
+		ws, conversationID, string(to), r, actor.Type, actor.ID, tx.now)
+	if err != nil {
+		return nil, fmt.Errorf("set handoff: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO handoff_changes (workspace_id, id, conversation_id, from_state, to_state, reason,
+		actor_type, actor_id, creation_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		ws, newID(), conversationID, string(cur.State), string(to), r, actor.Type, actor.ID, tx.now)
+	if err != nil {
+		return nil, fmt.Errorf("record handoff change: %w", err)
+	}
+	now := plaza.NewTime(tx.now)
+	h := &plaza.Handoff{ConversationID: conversationID, State: to, Reason: r, Actor: &actor, UpdatedDate: &now}
+	data, err := eventJSON(map[string]any{"conversationId": conversationID, "state": to, "reason": r})
+	if err != nil {
+		return nil, err
+	}
+	return h, tx.insertEvent(ctx, plaza.Event{WorkspaceID: ws, Type: plaza.EventHandoffChanged,
+		ConversationID: conversationID, ContactID: contactID, Data: data})
 }
 
 // findHandoff reads a conversation's state; the caller has checked the

@@ -124,6 +124,10 @@ func (s *InboundStore) StoreInboundMessage(ctx context.Context, m plaza.InboundM
 		if err := tx.conversationEvent(ctx, ws, res.ConversationID); err != nil {
 			return err
 		}
+		// The agent answering on the number takes its turn.
+		if err := tx.agentTurnHook(ctx, ws, res.ConversationID, res.MessageID, plaza.ChannelWhatsApp, m.Number.DisplayPhoneNumber); err != nil {
+			return err
+		}
 		// A new message goes to the number's forwarding webhook.
 		return tx.enqueueForwards(ctx, m, res.MessageID)
 	})

@@ -273,8 +273,11 @@ func (tx *Tx) sendTarget(ctx context.Context, ws string, in plaza.MessageSend) (
 }
 
 // answerType is who answers in a message the principal sends: "api" for
-// an API key, "human" for a user in the console.
+// an API key, "human" for a user in the console, "ai" for an AI agent.
 func answerType(p *plaza.Principal) string {
+	if p.AgentID != "" {
+		return plaza.AnswerAI
+	}
 	if p.APIKeyID == "" {
 		return "human"
 	}
@@ -300,6 +303,9 @@ func (tx *Tx) queueOutbound(ctx context.Context, p *plaza.Principal, t *sendTarg
 		nilIfEmpty(m.externalReferenceID), nilIfEmpty(m.agentSenderID), answerType(p), tx.now)
 	if err != nil {
 		return nil, fmt.Errorf("insert message: %w", err)
+	}
+	if err := tx.humanReplied(ctx, p, t.conversationID); err != nil {
+		return nil, err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET last_message = $3, last_message_date = $4, updated_date = $4
 		WHERE workspace_id = $1 AND id = $2`, ws, t.conversationID, m.content, tx.now); err != nil {

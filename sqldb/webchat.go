@@ -333,6 +333,14 @@ func (tx *Tx) webchatSend(ctx context.Context, workspaceID string, in plaza.Mess
 	m, err = tx.storeWebchatMessage(ctx, webchatMessage{WorkspaceID: workspaceID, ConversationID: conversationID,
 		ContactID: in.ContactID, Direction: "out", Content: in.Content, AnswerType: answerType, AgentID: in.AgentSendedID,
 		ExternalReferenceID: in.ExternalReferenceID})
+	if err == nil && answerType == plaza.AnswerHuman {
+		// A person answers: the bot stops answering this conversation.
+		p, perr := plaza.RequireWorkspace(ctx)
+		if perr != nil {
+			return nil, false, perr
+		}
+		err = tx.humanReplied(ctx, p, conversationID)
+	}
 	return m, err == nil, err
 }
 
@@ -396,7 +404,13 @@ func (tx *Tx) webchatMessageStored(ctx context.Context, m *plaza.Message) error 
 	if err := tx.messageEvent(ctx, plaza.EventMessageCreated, m.WorkspaceID, m.ID); err != nil {
 		return err
 	}
-	return tx.conversationEvent(ctx, m.WorkspaceID, m.ConversationID)
+	if err := tx.conversationEvent(ctx, m.WorkspaceID, m.ConversationID); err != nil {
+		return err
+	}
+	if m.Direction != "in" {
+		return nil
+	}
+	return tx.agentTurnHook(ctx, m.WorkspaceID, m.ConversationID, m.ID, plaza.ChannelWebchat, "")
 }
 
 // rateLimit counts a hit against key in a fixed window and refuses it,

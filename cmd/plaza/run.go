@@ -257,6 +257,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	llmBaseURL := f.string("llm-base-url", "PLAZA_LLM_BASE_URL", "", "root of an OpenAI-compatible chat-completions API (e.g. https://api.openai.com/v1, http://localhost:11434/v1 for Ollama); without it agents answer from their knowledge only")
 	llmAPIKey := f.string("llm-api-key", "PLAZA_LLM_API_KEY", "", "API key of the LLM endpoint (PLAZA_LLM_API_KEY_FILE reads it from a file)")
 	llmModel := f.string("llm-model", "PLAZA_LLM_MODEL", "", "model the agents use, e.g. gpt-4o-mini; required with --llm-base-url")
+	agentDebounce := f.duration("agent-debounce", "PLAZA_AGENT_DEBOUNCE", plaza.DefaultAgentDebounce, "how long an AI agent waits after a customer's first message before it answers: the messages of a burst are answered in one turn")
 	graphURL := f.string("whatsapp-graph-url", "PLAZA_WHATSAPP_GRAPH_URL", whatsapp.DefaultBaseURL, "root of Meta's Graph API, with its version")
 	var outboxCfg messaging.OutboxConfig
 	f.DurationVar(&outboxCfg.Wait, "whatsapp-send-wait", messaging.DefaultSendWait,
@@ -359,6 +360,23 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// the queue.
 	knowledgeFiles := sqldb.NewKnowledgeService(db, guard.CheckURL)
 	knowledge.AddWorker(workers, &knowledge.Worker{Store: knowledgeFiles, Client: guard.HTTPClient(), Logger: logger})
+	// AI agents: the turn engine, on the CRM services, acting as the
+	// agent. A customer's message the bot answers queues a turn.
+	agentStore := sqldb.NewAgentService(db)
+	automations := sqldb.NewAutomationService(db, key)
+	llmSettings := sqldb.NewLLMSettingsService(db, key)
+	handoffs := sqldb.NewHandoffService(db)
+	agents := &agent.Runtime{LLM: llmClient, WorkspaceLLMs: llmSettings, Contacts: sqldb.NewContactService(db),
+		Opportunities: sqldb.NewOpportunityService(db), Tasks: sqldb.NewTaskService(db), Masters: sqldb.NewMasterService(db),
+		Pipelines: sqldb.NewPipelineService(db), Knowledge: agentStore, Handoffs: handoffs, Guard: guard, Logger: logger}
+	turns := &agent.TurnWorker{Runtime: agents, Store: sqldb.NewAgentTurnService(db, automations), Logger: logger}
+	if llmClient != nil {
+		turns.NodeLLM = func(apiKey string) agent.Completer {
+			return &llm.Client{BaseURL: llmClient.BaseURL, APIKey: apiKey, Model: llmClient.Model}
+		}
+	}
+	agent.AddTurnWorker(workers, turns)
+	db.EnableAgentTurns(*agentDebounce)
 	queue, err := db.OpenQueue(sqldb.QueueConfig{Workers: workers, Logger: logger})
 	if err != nil {
 		return err
@@ -409,7 +427,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv.Webchat = webchat
 	srv.Outbound = outbox
 	srv.Media = &messaging.Media{Store: sqldb.NewMediaStore(db), Numbers: numbers, Graph: graph, Outbox: outbox}
-	agentStore := sqldb.NewAgentService(db)
 	srv.Agents = agentStore
 	srv.Knowledge = knowledgeFiles
 	srv.PublicURL = *publicURL
@@ -424,13 +441,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv.Auth = auth
 	srv.Tasks = sqldb.NewTaskService(db)
 	srv.Masters = sqldb.NewMasterService(db)
-	srv.Automations = sqldb.NewAutomationService(db, key)
+	srv.Automations = automations
 	srv.FetchGuard = guard
-	// AI agents: the turn engine, on the CRM services, acting as the agent.
-	srv.LLMSettings = sqldb.NewLLMSettingsService(db, key)
-	srv.Handoffs = sqldb.NewHandoffService(db)
-	agents := &agent.Runtime{LLM: llmClient, WorkspaceLLMs: srv.LLMSettings, Contacts: srv.Contacts, Opportunities: srv.Opportunities, Tasks: srv.Tasks,
-		Masters: srv.Masters, Pipelines: srv.Pipelines, Knowledge: agentStore, Handoffs: srv.Handoffs, Guard: guard, Logger: logger}
+	srv.LLMSettings = llmSettings
+	srv.Handoffs = handoffs
 	srv.AgentChat = &agent.Chat{Runtime: agents, Sessions: sqldb.NewAgentSessionStore(db), Agents: agentStore}
 	srv.Idempotency = sqldb.NewIdempotencyStore(db)
 	srv.Ready = db.Ping

@@ -231,21 +231,16 @@ func TestTurnWorkerHandoff(t *testing.T) {
 		if jobs := e.turnJobs(t); len(jobs) != 1 {
 			t.Fatalf("%d turn jobs after the handoff, want only the first", len(jobs))
 		}
-		// action.agentShutDown also switched the contact's bot off: a
-		// person resumes both.
+		// action.agentShutDown also switched the contact's bot off;
+		// resuming the conversation switches it on.
 		if c := e.contactNow(t); c.IsBotEnabled {
 			t.Fatal("the contact's bot is still on after action.agentShutDown")
 		}
-		on := true
-		if _, err := sqldb.NewContactService(db).UpdateContact(e.ownerCtx, e.contact, plaza.ContactUpdate{IsBotEnabled: &on}); err != nil {
-			t.Fatal(err)
-		}
-		e.customer(t, "¿Hay alguien?")
-		if jobs := e.turnJobs(t); len(jobs) != 1 {
-			t.Fatalf("%d turn jobs while handed off, want only the first", len(jobs))
-		}
 		if _, err := e.handoffs.ResumeBot(e.ownerCtx, e.conversation); err != nil {
 			t.Fatal(err)
+		}
+		if c := e.contactNow(t); !c.IsBotEnabled {
+			t.Fatal("the contact's bot is still off after resuming")
 		}
 		e.customer(t, "¿Siguen ahí?")
 		e.work(t, e.conversation, 2)

@@ -51,8 +51,9 @@ func (s *HandoffService) HumanTakeOver(ctx context.Context, conversationID strin
 	return s.move(ctx, conversationID, plaza.HandoffHumanActive, "", func(from plaza.HandoffState) bool { return from != plaza.HandoffHumanActive })
 }
 
-// ResumeBot lets the bot answer again after a handoff; a conversation
-// whose bot answers already is left as it is.
+// ResumeBot lets the bot answer again after a handoff, and switches the
+// contact's bot (isBotEnabled) back on; a conversation whose bot answers
+// already is left as it is.
 func (s *HandoffService) ResumeBot(ctx context.Context, conversationID string) (*plaza.Handoff, error) {
 	return s.move(ctx, conversationID, plaza.HandoffBotResumed, "", func(from plaza.HandoffState) bool { return !from.BotAnswers() })
 }
@@ -120,6 +121,14 @@ func (tx *Tx) moveHandoff(ctx context.Context, p *plaza.Principal, conversationI
 		ws, newID(), conversationID, string(cur.State), string(to), r, actor.Type, actor.ID, tx.now)
 	if err != nil {
 		return nil, fmt.Errorf("record handoff change: %w", err)
+	}
+	if to == plaza.HandoffBotResumed {
+		// Giving the conversation back to the agent switches the contact's
+		// bot back on, which action.agentShutDown switched off.
+		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET is_bot_enabled = TRUE, updated_date = $3
+			WHERE workspace_id = $1 AND id = $2 AND NOT is_bot_enabled`, ws, contactID, tx.now); err != nil {
+			return nil, fmt.Errorf("switch the bot on: %w", err)
+		}
 	}
 	now := plaza.NewTime(tx.now)
 	h := &plaza.Handoff{ConversationID: conversationID, State: to, Reason: r, Actor: &actor, UpdatedDate: &now}

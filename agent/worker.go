@@ -35,6 +35,7 @@ type TurnWorker struct {
 // reply committed, of which LLM waiting for the LLM.
 type TurnStats struct {
 	WorkspaceID, ConversationID string
+	Channel                     string
 	Messages                    int
 	Replied                     bool
 	Total, LLM                  time.Duration
@@ -91,7 +92,7 @@ func (w *TurnWorker) Work(ctx context.Context, job *river.Job[plaza.AgentTurnJob
 		"messages", len(turn.Messages), "replied", replied, "duration_ms", total.Milliseconds(), "llm_ms", llmTime.Milliseconds(),
 		"plaza_ms", (total - llmTime).Milliseconds())
 	if w.Observe != nil {
-		w.Observe(TurnStats{WorkspaceID: args.WorkspaceID, ConversationID: args.ConversationID, Messages: len(turn.Messages),
+		w.Observe(TurnStats{WorkspaceID: args.WorkspaceID, ConversationID: args.ConversationID, Channel: turn.Channel, Messages: len(turn.Messages),
 			Replied: replied, Total: total, LLM: llmTime})
 	}
 	return nil

@@ -187,3 +187,14 @@ func (s *Server) logger(r *http.Request) *slog.Logger {
 	}
 	return s.Logger
 }
+
+// RegisterMetrics adds collectors to the server's GET /metrics (the
+// agents' turns, which the queue's workers observe).
+func (s *Server) RegisterMetrics(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := s.registry.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}

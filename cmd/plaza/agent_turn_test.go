@@ -269,6 +269,13 @@ func TestServeAgentAnswers(t *testing.T) {
 		if texts := meta.texts(); len(texts) != 1 || texts[0] != "+15557654321:¡Listo Lucía! Registré tu pedido del sofá Oslo azul." {
 			t.Fatalf("Meta got %q", texts)
 		}
+		// The turns are counted once their replies are committed.
+		waitFor(t, "both turns on /metrics", func() bool {
+			code, body := srv.get(t, "/metrics")
+			return code == 200 && strings.Contains(body, `plaza_agent_turns_total{channel="whatsapp",replied="true"} 1`) &&
+				strings.Contains(body, `plaza_agent_turns_total{channel="webchat",replied="true"} 1`) &&
+				strings.Contains(body, `plaza_agent_turn_seconds_count{part="plaza"} 2`)
+		})
 		srv.stop(t)
 	})
 }

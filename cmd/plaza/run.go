@@ -13,9 +13,11 @@ import (
 	"net/url"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
 	"github.com/plaza-crm/plaza"
@@ -369,7 +371,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	agents := &agent.Runtime{LLM: llmClient, WorkspaceLLMs: llmSettings, Contacts: sqldb.NewContactService(db),
 		Opportunities: sqldb.NewOpportunityService(db), Tasks: sqldb.NewTaskService(db), Masters: sqldb.NewMasterService(db),
 		Pipelines: sqldb.NewPipelineService(db), Knowledge: agentStore, Handoffs: handoffs, Guard: guard, Logger: logger}
-	turns := &agent.TurnWorker{Runtime: agents, Store: sqldb.NewAgentTurnService(db, automations), Logger: logger}
+	turnMetrics := newTurnMetrics()
+	turns := &agent.TurnWorker{Runtime: agents, Store: sqldb.NewAgentTurnService(db, automations), Logger: logger, Observe: turnMetrics.observe}
 	if llmClient != nil {
 		turns.NodeLLM = func(apiKey string) agent.Completer {
 			return &llm.Client{BaseURL: llmClient.BaseURL, APIKey: apiKey, Model: llmClient.Model}
@@ -445,6 +448,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv.FetchGuard = guard
 	srv.LLMSettings = llmSettings
 	srv.Handoffs = handoffs
+	if err := srv.RegisterMetrics(turnMetrics.turns, turnMetrics.seconds); err != nil {
+		return err
+	}
 	srv.AgentChat = &agent.Chat{Runtime: agents, Sessions: sqldb.NewAgentSessionStore(db), Agents: agentStore}
 	srv.Idempotency = sqldb.NewIdempotencyStore(db)
 	srv.Ready = db.Ping
@@ -484,4 +490,28 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// turnMetrics are the agents' turns on GET /metrics.
+type turnMetrics struct {
+	turns   *prometheus.CounterVec
+	seconds *prometheus.HistogramVec
+}
+
+func newTurnMetrics() *turnMetrics {
+	return &turnMetrics{
+		turns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "plaza_agent_turns_total", Help: "AI agents' turns by channel and whether they replied.",
+		}, []string{"channel", "replied"}),
+		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "plaza_agent_turn_seconds", Help: "AI agents' turns from the job's start to the reply committed (part total), and without the time waiting for the LLM (part plaza).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"part"}),
+	}
+}
+
+func (m *turnMetrics) observe(s agent.TurnStats) {
+	m.turns.WithLabelValues(s.Channel, strconv.FormatBool(s.Replied)).Inc()
+	m.seconds.WithLabelValues("total").Observe(s.Total.Seconds())
+	m.seconds.WithLabelValues("plaza").Observe((s.Total - s.LLM).Seconds())
 }

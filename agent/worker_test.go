@@ -316,15 +316,18 @@ func TestTurnWorkerAutomation(t *testing.T) {
 	})
 }
 
-// A web chat visitor's message is answered in the web chat.
+// A web chat visitor's message is answered in the web chat, by the agent
+// their widget was embedded for (Id=) rather than the one attached to the
+// channel.
 func TestTurnWorkerWebchat(t *testing.T) {
 	sqldbtest.EachDB(t, func(t *testing.T, db *sqldb.DB) {
 		e := newTurnEnv(t, db)
 		_, client := newLLM(t, ok(completion(t, llm.Assistant("¡Bienvenida a Muebles!"))))
 		e.rt.LLM = client
-		id := e.addAgent(t, nil)
+		e.addAgent(t, nil)
+		id := e.addAgent(t, map[string]any{"name": "Widget", "channels": []any{}})
 		wc := sqldb.NewWebchatService(db, "test-secret-key-0123456789abcdef-0123")
-		s, err := wc.StartWebchatSession(context.Background(), plaza.WebchatSessionStart{WorkspaceID: e.workspace, Name: "Rosa", ClientAddr: "192.0.2.1"})
+		s, err := wc.StartWebchatSession(context.Background(), plaza.WebchatSessionStart{WorkspaceID: e.workspace, Name: "Rosa", AgentID: id, ClientAddr: "192.0.2.1"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -51,8 +51,9 @@ func (tx *Tx) lockConversation() string {
 // agentTurnHook is the hook of a customer's stored message: when the bot
 // answers in the conversation (the contact's isBotEnabled, the handoff
 // state) and an enabled agent or automation listens on the channel (key:
-// the display number on WhatsApp), the message is pending, and a turn job
-// is queued unless one that has not begun already waits.
+// the display number on WhatsApp), or the web chat conversation has the
+// agent of its widget, the message is pending, and a turn job is queued
+// unless one that has not begun already waits.
 func (tx *Tx) agentTurnHook(ctx context.Context, workspaceID, conversationID, messageID, channel, key string) error {
 	if tx.db.agentDebounce <= 0 {
 		return nil
@@ -65,6 +66,7 @@ func (tx *Tx) agentTurnHook(ctx context.Context, workspaceID, conversationID, me
 	var state string
 	err = tx.QueryRowContext(ctx, `SELECT c.is_bot_enabled, COALESCE(h.state, 'bot_active'),
 		EXISTS (SELECT 1 FROM agent_channels ac WHERE ac.workspace_id = $1 AND ac.channel = $3 AND ac.channel_key = $4 AND ac.enabled)
+		OR EXISTS (SELECT 1 FROM agents a WHERE a.workspace_id = $1 AND a.id = cv.webchat_agent_id)
 		OR EXISTS (SELECT 1 FROM automations au WHERE au.workspace_id = $1 AND au.enabled AND au.trigger_channel = $3
 			AND au.trigger_match IN ($5, '')),
 		EXISTS (SELECT 1 FROM agent_turn_pending p WHERE p.workspace_id = $1 AND p.conversation_id = $2 AND p.job_id IS NULL)
@@ -111,16 +113,17 @@ const historyLimit = 100
 func (s *AgentTurnService) BeginAgentTurn(ctx context.Context, workspaceID, conversationID string, jobID int64) (*plaza.AgentTurn, error) {
 	t := &plaza.AgentTurn{WorkspaceID: workspaceID, ConversationID: conversationID}
 	answers := false
+	var widgetAgent sql.NullString
 	err := s.db.inTx(ctx, func(tx *Tx) error {
 		var botEnabled bool
 		var state string
 		var key sql.NullString
-		err := tx.QueryRowContext(ctx, `SELECT cv.contact_id, cv.channel, n.display_phone_number, c.is_bot_enabled, COALESCE(h.state, 'bot_active')
+		err := tx.QueryRowContext(ctx, `SELECT cv.contact_id, cv.channel, n.display_phone_number, cv.webchat_agent_id, c.is_bot_enabled, COALESCE(h.state, 'bot_active')
 			FROM conversations cv JOIN contacts c ON c.workspace_id = cv.workspace_id AND c.id = cv.contact_id
 			LEFT JOIN whatsapp_numbers n ON n.workspace_id = cv.workspace_id AND n.id = cv.whatsapp_number_id
 			LEFT JOIN conversation_handoffs h ON h.workspace_id = cv.workspace_id AND h.conversation_id = cv.id
 			WHERE cv.workspace_id = $1 AND cv.id = $2 AND c.deletion_date IS NULL`+tx.lockConversation(),
-			workspaceID, conversationID).Scan(&t.ContactID, &t.Channel, &key, &botEnabled, &state)
+			workspaceID, conversationID).Scan(&t.ContactID, &t.Channel, &key, &widgetAgent, &botEnabled, &state)
 		if errors.Is(err, sql.ErrNoRows) {
 			// The conversation or its contact is gone: nothing to answer.
 			_, err = tx.ExecContext(ctx, `DELETE FROM agent_turn_pending WHERE workspace_id = $1 AND conversation_id = $2`, workspaceID, conversationID)
@@ -166,7 +169,20 @@ func (s *AgentTurnService) BeginAgentTurn(ctx context.Context, workspaceID, conv
 	if err != nil || !answers {
 		return nil, err
 	}
-	if t.Agent, err = s.agents.AgentForChannel(ctx, workspaceID, t.Channel, t.Key); plaza.ErrorCode(err) == plaza.ENOTFOUND {
+	if widgetAgent.Valid {
+		// The agent the visitor's widget was embedded for answers, while
+		// it is enabled.
+		a, err := s.agents.FindAgent(ctx, workspaceID, widgetAgent.String)
+		if err != nil && plaza.ErrorCode(err) != plaza.ENOTFOUND {
+			return nil, err
+		}
+		if err == nil && a.Config.Enabled() {
+			t.Agent = a
+		}
+	}
+	if t.Agent != nil {
+		err = nil
+	} else if t.Agent, err = s.agents.AgentForChannel(ctx, workspaceID, t.Channel, t.Key); plaza.ErrorCode(err) == plaza.ENOTFOUND {
 		t.Agent = nil
 		if t.Automation, err = s.automations.AutomationForTrigger(ctx, workspaceID, t.Channel, t.Key); plaza.ErrorCode(err) == plaza.ENOTFOUND {
 			// Nobody listens on the channel any more.

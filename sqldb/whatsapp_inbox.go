@@ -230,14 +230,9 @@ type inboxHub struct {
 	watchers []chan struct{}
 }
 
-// inboxHubs holds each DB's hub, so that every WhatsAppInbox made on one
-// DB wakes the same watchers.
-var inboxHubs sync.Map // *DB -> *inboxHub
-
-func inboxHubOf(db *DB) *inboxHub {
-	h, _ := inboxHubs.LoadOrStore(db, &inboxHub{})
-	return h.(*inboxHub)
-}
+// inboxHubOf is db's hub: every WhatsAppInbox made on one DB wakes the
+// same watchers.
+func inboxHubOf(db *DB) *inboxHub { return &db.inboxStored }
 
 func (h *inboxHub) add(ch chan struct{}) {
 	h.mu.Lock()

@@ -146,4 +146,8 @@ type WhatsAppInbox interface {
 	// (coalesced) after deliveries are stored: by this process, and, on a
 	// database shared by replicas, by another one. It ends with ctx.
 	WatchWhatsAppDeliveries(ctx context.Context) <-chan struct{}
+	// PruneWhatsAppDeliveries deletes deliveries processed before
+	// processedBefore and deliveries given up before failedBefore, at most
+	// limit of them; it returns how many it deleted.
+	PruneWhatsAppDeliveries(ctx context.Context, processedBefore, failedBefore time.Time, limit int) (int, error)
 }

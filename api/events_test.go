@@ -215,8 +215,12 @@ func TestEvents(t *testing.T) {
 		if strings.Contains(betaStream.text(), a.WorkspaceID) {
 			t.Fatalf("Beta's stream mentions Acme")
 		}
-		if !strings.Contains(stream.text(), ": heartbeat\n\n") {
-			t.Errorf("no heartbeat in %q", stream.text())
+		// The idle stream's heartbeat (every 20 ms here) comes in time.
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stream.text(), ": heartbeat\n\n"); {
+			if time.Now().After(deadline) {
+				t.Fatalf("no heartbeat in %q", stream.text())
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
 
 		// Refused: another workspace, another workspace's conversation,

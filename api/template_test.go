@@ -262,3 +262,41 @@ func TestTemplates_Create(t *testing.T) {
 		}
 	})
 }
+
+// TestTemplates_MetaFailing: Meta throttling or failing on its side is a
+// 503 the client may retry, Meta refusing the request (an expired token) a
+// 422 with Meta's words; nothing is synced either way.
+func TestTemplates_MetaFailing(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Each(t, func(t *testing.T, dsn string) {
+		var status int
+		var body []byte
+		graph := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			w.Write(body)
+		}))
+		t.Cleanup(graph.Close)
+		ts := newTestServer(t, dsn)
+		ts.API.Templates = &messaging.Templates{Store: sqldb.NewTemplateStore(ts.DB),
+			Numbers: sqldb.NewWhatsAppNumberService(ts.DB, testSecret), Graph: &whatsapp.Client{BaseURL: graph.URL + "/v23.0"}}
+		a := ts.bootstrap("Acme", "ana@acme.test")
+		ts.connectNumber(a, numberA, wabaA, "15550001234", appSecretA)
+		sync := map[string]any{"workspaceId": a.WorkspaceID}
+
+		status, body = http.StatusBadGateway, []byte(`<html>bad gateway</html>`)
+		ts.do(req{Method: "POST", Path: "/api/template/sync", Token: a.APIKey, Body: sync}).
+			want(t, http.StatusServiceUnavailable, "UNAVAILABLE")
+		status, body = http.StatusTooManyRequests, fixture(t, "send/error_130429_rate_limit.json")
+		ts.do(req{Method: "POST", Path: "/api/template/sync", Token: a.APIKey, Body: sync}).
+			want(t, http.StatusServiceUnavailable, "UNAVAILABLE")
+		status, body = http.StatusUnauthorized, fixture(t, "send/error_190_token_expired.json")
+		r := ts.do(req{Method: "POST", Path: "/api/template/sync", Token: a.APIKey, Body: sync}).
+			want(t, http.StatusUnprocessableEntity, "UNPROCESSABLE")
+		if !strings.Contains(r.Message, "(code 190)") {
+			t.Errorf("message %q does not carry Meta's code", r.Message)
+		}
+		ts.do(req{Method: "GET", Path: "/api/template/actives?workspaceId=" + a.WorkspaceID, Token: a.APIKey}).
+			want(t, http.StatusOK, "")
+	})
+}

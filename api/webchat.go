@@ -1,14 +1,12 @@
 package api
 
 import (
-	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/plaza-crm/plaza"
 )
@@ -190,72 +188,24 @@ func (s *Server) handleWebchatEvents(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if s.Events == nil {
-		return plaza.Errorf(plaza.EINTERNAL, "Events are not configured.")
-	}
-	var after int64
-	last := r.Header.Get("Last-Event-ID")
-	if last == "" {
-		last = query(r, "after")
-	}
-	if last != "" {
-		if after, err = strconv.ParseInt(last, 10, 64); err != nil || after < 0 {
-			return plaza.Invalid(plaza.FieldError{Field: "after", Message: "after (or Last-Event-ID) must be the id of an event received."})
-		}
-	}
-	// The stream ends with the client, or when the server shuts down.
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	defer context.AfterFunc(s.streams, cancel)()
-	events, err := s.Events.Subscribe(ctx, plaza.EventFilter{WorkspaceID: v.WorkspaceID, ConversationID: v.ConversationID, After: after})
+	after, err := eventAfter(r)
 	if err != nil {
 		return err
 	}
-	rc := http.NewResponseController(w)
-	// The server's read and write timeouts are for requests, not streams.
-	rc.SetReadDeadline(time.Time{})
-	rc.SetWriteDeadline(time.Time{})
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	send := func(format string, args ...any) bool {
-		if _, err := fmt.Fprintf(w, format, args...); err != nil {
-			return false
+	// Events the visitor may not see still pass as a bare id, so that a
+	// reconnecting EventSource resumes after them.
+	f := plaza.EventFilter{WorkspaceID: v.WorkspaceID, ConversationID: v.ConversationID, After: after}
+	return s.serveEventStream(w, r, f, "retry: 3000\n: connected\n\n", func(e plaza.Event) ([]byte, error) {
+		m, ok := visibleMessage(e, v)
+		if !ok {
+			return fmt.Appendf(nil, "id: %d\n\n", e.ID), nil
 		}
-		return rc.Flush() == nil
-	}
-	if !send("retry: 3000\n: connected\n\n") {
-		return nil
-	}
-	heartbeat := time.NewTicker(s.EventHeartbeat)
-	defer heartbeat.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-heartbeat.C:
-			if !send(": ping\n\n") {
-				return nil
-			}
-		case e, open := <-events:
-			if !open {
-				return nil // dropped as too slow: the EventSource reconnects
-			}
-			if m, ok := visibleMessage(e, v); ok {
-				data, err := json.Marshal(m)
-				if err != nil {
-					return nil
-				}
-				if !send("id: %d\nevent: message\ndata: %s\n\n", e.ID, data) {
-					return nil
-				}
-			} else if !send("id: %d\n\n", e.ID) {
-				return nil
-			}
+		data, err := json.Marshal(m)
+		if err != nil {
+			return nil, err
 		}
-	}
+		return fmt.Appendf(nil, "id: %d\nevent: message\ndata: %s\n\n", e.ID, data), nil
+	})
 }
 
 // visibleMessage is what the visitor may see of an event: the messages of

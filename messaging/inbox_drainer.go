@@ -80,6 +80,40 @@ type Drainer struct {
 	// Workers is how many deliveries of a batch, of different customers,
 	// are applied at once (default DefaultDrainWorkers).
 	Workers int
+	// Retention is how long processed deliveries are kept, and
+	// FailedRetention deliveries given up (for inspection); PruneEvery how
+	// often older ones are deleted (defaults: 7 days, 30 days, an hour).
+	Retention, FailedRetention, PruneEvery time.Duration
+}
+
+// Inbox retention defaults.
+const (
+	DefaultInboxRetention       = 7 * 24 * time.Hour
+	DefaultInboxFailedRetention = 30 * 24 * time.Hour
+	DefaultInboxPruneEvery      = time.Hour
+)
+
+// prune deletes the deliveries past their retention, in batches of 1,000
+// and at most 20 batches a round (the next round goes on).
+func (d *Drainer) prune(ctx context.Context) {
+	now := time.Now()
+	total := 0
+	for range 20 {
+		n, err := d.Inbox.PruneWhatsAppDeliveries(ctx, now.Add(-d.Retention), now.Add(-d.FailedRetention), 1000)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.Logger.Error("whatsapp inbox: prune failed", "error", err.Error())
+			}
+			return
+		}
+		total += n
+		if n < 1000 {
+			break
+		}
+	}
+	if total > 0 {
+		d.Logger.Info("whatsapp inbox: pruned deliveries", "deleted", total)
+	}
 }
 
 // DefaultBackoff waits 1 s after the first failure, doubling each time up
@@ -116,6 +150,15 @@ func (d *Drainer) defaults() {
 	if d.Workers <= 0 {
 		d.Workers = DefaultDrainWorkers
 	}
+	if d.Retention <= 0 {
+		d.Retention = DefaultInboxRetention
+	}
+	if d.FailedRetention <= 0 {
+		d.FailedRetention = DefaultInboxFailedRetention
+	}
+	if d.PruneEvery <= 0 {
+		d.PruneEvery = DefaultInboxPruneEvery
+	}
 	if d.ApplyTimeout <= 0 {
 		d.ApplyTimeout = 30 * time.Second
 	}
@@ -134,6 +177,8 @@ func (d *Drainer) Run(ctx context.Context) {
 	wake := d.Inbox.WatchWhatsAppDeliveries(wctx)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	pruneTick := time.NewTicker(d.PruneEvery)
+	defer pruneTick.Stop()
 	failures := 0
 	var retries []time.Time
 	for {
@@ -142,6 +187,9 @@ func (d *Drainer) Run(ctx context.Context) {
 			return
 		case <-wake:
 		case <-timer.C:
+		case <-pruneTick.C:
+			d.prune(ctx)
+			continue
 		}
 		start := time.Now()
 		scheduled, err := d.drain(ctx)

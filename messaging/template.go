@@ -54,8 +54,9 @@ func (t *Templates) numbers(ctx context.Context, numberID string) ([]plaza.Whats
 	return out, nil
 }
 
-// graphError turns a failed Graph call into Plaza's error (422 with
-// Meta's words).
+// graphError turns a failed Graph call into Plaza's error: 422 with Meta's
+// words when Meta refused, 503 when it failed on its side or could not be
+// reached.
 func graphError(what string, err error) error {
 	var apiErr *whatsapp.APIError
 	var invalid *whatsapp.ValidationError
@@ -69,9 +70,9 @@ func graphError(what string, err error) error {
 	case errors.As(err, &invalid):
 		return plaza.Errorf(plaza.EINVALID, "%s", invalid.Error())
 	}
-	// Plaza has no 502: the failure is reported as unprocessable, with
-	// what went wrong; the request may be repeated.
-	return plaza.Errorf(plaza.EUNPROCESSABLE, "Could not %s: WhatsApp did not answer (%v); try again later.", what, err)
+	// Meta failed on its side or could not be reached: the request may
+	// be repeated.
+	return &wrapped{code: plaza.EUNAVAILABLE, msg: fmt.Sprintf("Could not %s: WhatsApp did not answer; try again later.", what), err: err}
 }
 
 // SyncTemplates reads every template of the numbers' WABAs.

@@ -82,6 +82,9 @@ type DB struct {
 	// eventsCommitted wakes this process's event brokers after a
 	// transaction that wrote events commits (see event.go).
 	eventsCommitted eventSignal
+	// inboxStored wakes this process's inbox drainers after a webhook
+	// delivery is stored.
+	inboxStored inboxHub
 }
 
 // Open opens the database named by dsn: "sqlite:plaza.db",

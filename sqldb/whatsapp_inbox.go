@@ -230,14 +230,9 @@ type inboxHub struct {
 	watchers []chan struct{}
 }
 
-// inboxHubs holds each DB's hub, so that every WhatsAppInbox made on one
-// DB wakes the same watchers.
-var inboxHubs sync.Map // *DB -> *inboxHub
-
-func inboxHubOf(db *DB) *inboxHub {
-	h, _ := inboxHubs.LoadOrStore(db, &inboxHub{})
-	return h.(*inboxHub)
-}
+// inboxHubOf is db's hub: every WhatsAppInbox made on one DB wakes the
+// same watchers.
+func inboxHubOf(db *DB) *inboxHub { return &db.inboxStored }
 
 func (h *inboxHub) add(ch chan struct{}) {
 	h.mu.Lock()
@@ -257,4 +252,28 @@ func (h *inboxHub) wake() {
 	for _, ch := range h.watchers {
 		signal(ch)
 	}
+}
+
+// PruneWhatsAppDeliveries deletes, oldest first, deliveries processed
+// before processedBefore and deliveries given up before failedBefore, at
+// most limit of them. Each call looks at the limit oldest deliveries only,
+// so it costs the same however large the inbox is; unprocessed ones are
+// never touched.
+func (s *WhatsAppInbox) PruneWhatsAppDeliveries(ctx context.Context, processedBefore, failedBefore time.Time, limit int) (int, error) {
+	var n int64
+	err := s.db.inTx(ctx, func(tx *Tx) error {
+		r, err := tx.ExecContext(ctx, `DELETE FROM whatsapp_inbox WHERE id IN (SELECT o.id FROM
+			(SELECT id, processed_at, failed_at FROM whatsapp_inbox ORDER BY id LIMIT $3) o
+			WHERE o.processed_at < $1 OR o.failed_at < $2)`,
+			processedBefore.UTC().Truncate(time.Microsecond), failedBefore.UTC().Truncate(time.Microsecond), limit)
+		if err != nil {
+			return err
+		}
+		n, err = r.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune whatsapp inbox: %w", err)
+	}
+	return int(n), nil
 }

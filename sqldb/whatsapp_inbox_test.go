@@ -95,3 +95,56 @@ func TestWhatsAppInbox_Claims(t *testing.T) {
 		}
 	})
 }
+
+// Pruning deletes processed deliveries past their retention and given-up
+// ones past theirs; a delivery still to be processed stays whatever its age.
+func TestWhatsAppInbox_Prune(t *testing.T) {
+	t.Parallel()
+	sqldbtest.EachDB(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
+		db.Now = func() time.Time { return now }
+		in := sqldb.NewWhatsAppInbox(db)
+		for i := range 3 {
+			if err := in.StoreWhatsAppDelivery(ctx, fmt.Appendf(nil, `{"n":%d}`, i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ds, err := in.ClaimWhatsAppDeliveries(ctx, plaza.WhatsAppInboxClaim{Owner: "me", Limit: 3, Lease: time.Minute})
+		if err != nil || len(ds) != 3 {
+			t.Fatalf("claimed %d, %v", len(ds), err)
+		}
+		if err := in.MarkWhatsAppDeliveriesProcessed(ctx, []string{ds[0].ID}); err != nil {
+			t.Fatal(err)
+		}
+		if err := in.RetryWhatsAppDelivery(ctx, ds[1].ID, "boom", time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		prune := func(processedBefore, failedBefore time.Time) int {
+			t.Helper()
+			n, err := in.PruneWhatsAppDeliveries(ctx, processedBefore, failedBefore, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := prune(now, now); n != 0 {
+			t.Fatalf("pruned %d deliveries none of which is past its retention", n)
+		}
+		if n := prune(now.Add(time.Hour), now); n != 1 {
+			t.Fatalf("pruned %d, want the processed one", n)
+		}
+		if n := prune(now.Add(time.Hour), now.Add(time.Hour)); n != 1 {
+			t.Fatalf("pruned %d, want the given-up one", n)
+		}
+		if n := prune(now.Add(1000*time.Hour), now.Add(1000*time.Hour)); n != 0 {
+			t.Fatalf("pruned %d, want the unprocessed one kept", n)
+		}
+		// The one left is still there to be processed once its lease ends.
+		now = now.Add(2 * time.Minute)
+		left, err := in.ClaimWhatsAppDeliveries(ctx, plaza.WhatsAppInboxClaim{Owner: "me", Limit: 3, Lease: time.Minute})
+		if err != nil || len(left) != 1 || left[0].ID != ds[2].ID {
+			t.Fatalf("left %v, %v; want %s", left, err, ds[2].ID)
+		}
+	})
+}

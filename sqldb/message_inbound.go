@@ -92,6 +92,21 @@ func (s *InboundStore) StoreInboundMessage(ctx context.Context, m plaza.InboundM
 		if n, _ := r.RowsAffected(); n == 0 {
 			return errMessageStored
 		}
+		// The conversation's row is updated before the contact's, as every
+		// write that touches both does (a reply, a handoff, an agent's
+		// turn): on PostgreSQL two of them crossing cannot deadlock.
+		// The window closes 24 hours after the customer's latest message,
+		// and never earlier than it already did.
+		_, err = tx.ExecContext(ctx, `UPDATE conversations SET
+			last_message = CASE WHEN last_message_date IS NULL OR last_message_date <= $3 THEN $4 ELSE last_message END,
+			last_message_date = CASE WHEN last_message_date IS NULL OR last_message_date <= $3 THEN $3 ELSE last_message_date END,
+			window_expires_at = CASE WHEN window_expires_at IS NULL OR window_expires_at < $5 THEN $5 ELSE window_expires_at END,
+			updated_date = $6
+			WHERE workspace_id = $1 AND id = $2`,
+			ws, res.ConversationID, at, m.Content, at.Add(plaza.WindowDuration), tx.now)
+		if err != nil {
+			return fmt.Errorf("update conversation: %w", err)
+		}
 		// The last message moves only forward in time: a delivery Meta
 		// retried late does not replace a newer message. Every inbound
 		// message leaves the contact unread.
@@ -105,18 +120,6 @@ func (s *InboundStore) StoreInboundMessage(ctx context.Context, m plaza.InboundM
 			ws, res.ContactID, at, m.Content, m.ProfileName, tx.now)
 		if err != nil {
 			return fmt.Errorf("update contact: %w", err)
-		}
-		// The window closes 24 hours after the customer's latest message,
-		// and never earlier than it already did.
-		_, err = tx.ExecContext(ctx, `UPDATE conversations SET
-			last_message = CASE WHEN last_message_date IS NULL OR last_message_date <= $3 THEN $4 ELSE last_message END,
-			last_message_date = CASE WHEN last_message_date IS NULL OR last_message_date <= $3 THEN $3 ELSE last_message_date END,
-			window_expires_at = CASE WHEN window_expires_at IS NULL OR window_expires_at < $5 THEN $5 ELSE window_expires_at END,
-			updated_date = $6
-			WHERE workspace_id = $1 AND id = $2`,
-			ws, res.ConversationID, at, m.Content, at.Add(plaza.WindowDuration), tx.now)
-		if err != nil {
-			return fmt.Errorf("update conversation: %w", err)
 		}
 		if err := tx.messageEvent(ctx, plaza.EventMessageCreated, ws, res.MessageID); err != nil {
 			return err

@@ -19,6 +19,9 @@ const SyncSendLimit = 100
 type WhatsAppCampaignJob struct {
 	WorkspaceID string `json:"workspaceId"`
 	CampaignID  string `json:"campaignId"`
+	// Recovers is the id of the fan-out job this one takes over from:
+	// that job was still running when its process died.
+	Recovers int64 `json:"recovers,omitempty"`
 }
 
 // Kind names the job on the queue.

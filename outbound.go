@@ -203,9 +203,9 @@ type OutboundStore interface {
 	// queued when retryable (a later attempt may succeed), else failed
 	// with Meta's error.
 	RecordWhatsAppRefused(ctx context.Context, workspaceID, messageID string, e MessageError, retryable bool) error
-	// RecoverWhatsAppSends enqueues a job taking over each send job that
-	// has been running longer than stuckAfter: its process died. It
-	// returns how many it enqueued.
+	// RecoverWhatsAppSends enqueues a job taking over each send job and
+	// each campaign fan-out job that has been running longer than
+	// stuckAfter: its process died. It returns how many it enqueued.
 	RecoverWhatsAppSends(ctx context.Context, stuckAfter time.Duration) (int, error)
 	// QueueWhatsAppTemplates checks a template send (EINVALID, before
 	// anything is written) and queues it to each destination.

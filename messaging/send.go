@@ -229,8 +229,9 @@ func refusal(sent *plaza.MessageSent) error {
 }
 
 // RecoverSends takes over, now and then every little while until ctx
-// ends, the send jobs whose process died while running them (see
-// sqldb's RecoverWhatsAppSends). Run it in every replica.
+// ends, the send jobs and campaign fan-out jobs whose process died while
+// running them (see sqldb's RecoverWhatsAppSends). Run it in every
+// replica.
 func (o *Outbox) RecoverSends(ctx context.Context) {
 	stuckAfter := o.JobTimeout() + time.Second
 	interval := min(max(o.JobTimeout()/2, time.Second), 30*time.Second)
@@ -239,7 +240,7 @@ func (o *Outbox) RecoverSends(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			o.logger.Error("send recovery", "err", err.Error())
 		} else if n > 0 {
-			o.logger.Warn("send recovery: took over the send jobs of a process that died", "jobs", n)
+			o.logger.Warn("send recovery: took over the send and campaign jobs of a process that died", "jobs", n)
 		}
 		select {
 		case <-ctx.Done():

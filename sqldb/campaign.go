@@ -78,13 +78,20 @@ func (s *OutboundService) storeCampaign(ctx context.Context, ws string, number p
 // destinations without a message get one (contact, conversation, message
 // and send job, as a small send does), and their message ids, in one
 // transaction. A transaction cut short writes nothing, so the next run
-// takes the same destinations again.
+// takes the same destinations again; runs at once take turns.
 func (s *OutboundService) FanOutWhatsAppCampaign(ctx context.Context, ws, campaignID string, limit int) (bool, error) {
 	var done bool
 	err := s.db.inTx(ctx, func(tx *Tx) error {
+		// The campaign's row is locked for the transaction, so two runs
+		// (a job taken over while alive, see RecoverWhatsAppSends) take
+		// turns: each reads the destinations the other left. SQLite's
+		// write transactions already take turns.
+		query := `SELECT spec, whatsapp_number_id FROM campaigns WHERE workspace_id = $1 AND id = $2`
+		if tx.db.Dialect == Postgres {
+			query += ` FOR UPDATE`
+		}
 		var specJSON, numberID string
-		err := tx.QueryRowContext(ctx, `SELECT spec, whatsapp_number_id FROM campaigns WHERE workspace_id = $1 AND id = $2`,
-			ws, campaignID).Scan(&specJSON, &numberID)
+		err := tx.QueryRowContext(ctx, query, ws, campaignID).Scan(&specJSON, &numberID)
 		if err != nil {
 			return normalize(err)
 		}

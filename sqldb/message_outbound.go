@@ -482,42 +482,67 @@ func (s *OutboundService) RecordWhatsAppRefused(ctx context.Context, workspaceID
 	})
 }
 
-// RecoverWhatsAppSends takes over send jobs whose process died.
+// RecoverWhatsAppSends takes over send jobs, and campaign fan-out jobs,
+// whose process died.
 //
 // River rescues such a job too, but only from its elected leader (which
 // a crashed leader holds for a while) and only after RescueStuckJobsAfter
-// (an hour by default), so a crash would hold a message back that long.
-// Any replica may run this: a job still running elsewhere only looks
-// stuck once its timeout has passed, and a job taking over a message whose
-// job is in fact alive finds the message sending and waits, or sent and
-// stops. Each stuck job is taken over once (the new job is unique by its
-// args, which name the stuck job).
+// (five minutes here), so a crash would hold a message, or the rest of a
+// campaign, back that long. Any replica may run this: a send job still
+// running elsewhere only looks stuck once its timeout has passed, and a
+// job taking over a message whose job is in fact alive finds the message
+// sending and waits, or sent and stops. A fan-out job may run longer than
+// stuckAfter and be taken over while alive: the two fan out batch by
+// batch under the campaign's lock (see FanOutWhatsAppCampaign), so no
+// destination is queued twice. Each stuck job is taken over once (the
+// new job is unique by its args, which name the stuck job).
 func (s *OutboundService) RecoverWhatsAppSends(ctx context.Context, stuckAfter time.Duration) (int, error) {
+	sends, err := s.recoverStuckJobs(ctx, plaza.WhatsAppSendJob{}.Kind(), stuckAfter, func(job *rivertype.JobRow) (river.JobArgs, int, error) {
+		var args plaza.WhatsAppSendJob
+		err := json.Unmarshal(job.EncodedArgs, &args)
+		args.Recovers = job.ID
+		return args, SendJobMaxAttempts, err
+	})
+	if err != nil {
+		return sends, err
+	}
+	campaigns, err := s.recoverStuckJobs(ctx, plaza.WhatsAppCampaignJob{}.Kind(), stuckAfter, func(job *rivertype.JobRow) (river.JobArgs, int, error) {
+		var args plaza.WhatsAppCampaignJob
+		err := json.Unmarshal(job.EncodedArgs, &args)
+		args.Recovers = job.ID
+		return args, CampaignJobMaxAttempts, err
+	})
+	return sends + campaigns, err
+}
+
+// recoverStuckJobs enqueues, for each job of kind running since before
+// stuckAfter, the job takeOver makes of it, unique by its args.
+func (s *OutboundService) recoverStuckJobs(ctx context.Context, kind string, stuckAfter time.Duration,
+	takeOver func(*rivertype.JobRow) (river.JobArgs, int, error)) (int, error) {
 	if s.db.queue == nil {
 		return 0, errNoQueue
 	}
 	client := s.db.queue.client
 	horizon := time.Now().Add(-stuckAfter)
-	params := river.NewJobListParams().Kinds(plaza.WhatsAppSendJob{}.Kind()).States(rivertype.JobStateRunning).First(200)
+	params := river.NewJobListParams().Kinds(kind).States(rivertype.JobStateRunning).First(200)
 	recovered := 0
 	for {
 		res, err := client.JobList(ctx, params)
 		if err != nil {
-			return recovered, fmt.Errorf("list running send jobs: %w", err)
+			return recovered, fmt.Errorf("list running %s jobs: %w", kind, err)
 		}
 		for _, job := range res.Jobs {
 			if job.AttemptedAt == nil || job.AttemptedAt.After(horizon) {
 				continue
 			}
-			var args plaza.WhatsAppSendJob
-			if err := json.Unmarshal(job.EncodedArgs, &args); err != nil {
-				return recovered, fmt.Errorf("send job %d: %w", job.ID, err)
+			args, maxAttempts, err := takeOver(job)
+			if err != nil {
+				return recovered, fmt.Errorf("%s job %d: %w", kind, job.ID, err)
 			}
-			args.Recovers = job.ID
-			r, err := client.Insert(ctx, args, &river.InsertOpts{MaxAttempts: SendJobMaxAttempts,
+			r, err := client.Insert(ctx, args, &river.InsertOpts{MaxAttempts: maxAttempts,
 				UniqueOpts: river.UniqueOpts{ByArgs: true}})
 			if err != nil {
-				return recovered, fmt.Errorf("take over send job %d: %w", job.ID, err)
+				return recovered, fmt.Errorf("take over %s job %d: %w", kind, job.ID, err)
 			}
 			if !r.UniqueSkippedAsDuplicate {
 				recovered++

@@ -138,7 +138,9 @@ func (p *process) kill(t *testing.T) {
 }
 
 // meta is the local Graph API. Each send is passed to onSend, which
-// answers it (or not).
+// answers it (or not); the WABA's templates are listed as the fixture
+// lists them. Like Meta, it can deliver a status webhook for every send it
+// accepted (see deliverStatuses).
 type meta struct {
 	t      *testing.T
 	URL    string
@@ -146,21 +148,48 @@ type meta struct {
 
 	mu       sync.Mutex
 	accepted []map[string]any // the sends Meta read and accepted
+	statuses statusQueue
 }
 
 func newMeta(t *testing.T, onSend func(w http.ResponseWriter, r *http.Request)) *meta {
 	m := &meta{t: t, onSend: onSend}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != "POST" || r.URL.Path != "/v23.0/"+crashNumberID+"/messages" || r.Header.Get("Authorization") != "Bearer "+crashToken {
+		if r.Header.Get("Authorization") != "Bearer "+crashToken {
 			t.Errorf("Meta got %s %s with %q", r.Method, r.URL.Path, r.Header.Get("Authorization"))
 			http.Error(w, "unexpected request", http.StatusBadRequest)
 			return
 		}
-		m.onSend(w, r)
+		switch {
+		case r.Method == "POST" && r.URL.Path == "/v23.0/"+crashNumberID+"/messages":
+			m.onSend(w, r)
+		case r.Method == "GET" && r.URL.Path == "/v23.0/"+crashWabaID+"/message_templates":
+			m.listTemplates(w, r)
+		default:
+			t.Errorf("Meta got %s %s", r.Method, r.URL.Path)
+			http.Error(w, "unexpected request", http.StatusBadRequest)
+		}
 	}))
 	t.Cleanup(srv.Close)
 	m.URL = srv.URL + "/v23.0"
 	return m
+}
+
+// listTemplates answers the fixture's template list in two pages: its
+// first template, then, asked with the fixture's after cursor, the rest.
+func (m *meta) listTemplates(w http.ResponseWriter, r *http.Request) {
+	var list map[string]any
+	if err := json.Unmarshal(crashFixture(m.t, "send/message_templates_list_response.json"), &list); err != nil {
+		m.t.Error(err)
+		return
+	}
+	data := list["data"].([]any)
+	if r.URL.Query().Get("after") == "QVFIUTESTafterCursor" {
+		list = map[string]any{"data": data[1:]}
+	} else {
+		list["data"] = data[:1]
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(list)
 }
 
 // accept reads a send and keeps it as accepted; it returns its body.
@@ -187,6 +216,77 @@ func success(t *testing.T, w http.ResponseWriter) {
 	w.Write(crashFixture(t, "send/response_success.json"))
 }
 
+// successWamid answers an accepted send as Meta does, naming the message
+// wamid.
+func successWamid(t *testing.T, w http.ResponseWriter, wamid string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(bytes.ReplaceAll(crashFixture(t, "send/response_success.json"), []byte("wamid.TEST_OUT_0001"), []byte(wamid)))
+}
+
+// statusQueue holds the status webhooks Meta owes Plaza: Meta delivers
+// them to whichever Plaza is up, and retries a delivery that fails (Plaza
+// dead, or not yet listening) until one is taken.
+type statusQueue struct {
+	pending [][]byte
+	to      string // Plaza's URL; "" while it is down
+}
+
+// sentStatus queues the "sent" status webhook of an accepted send: wamid
+// is Meta's id, body the send (its recipient and callback data).
+func (m *meta) sentStatus(body map[string]any, wamid string) {
+	status := crashFixture(m.t, "status/sent.json")
+	status = bytes.ReplaceAll(status, []byte("wamid.TEST_OUT_0001"), []byte(wamid))
+	status = bytes.ReplaceAll(status, []byte(`"recipient_id": "15557654321"`), fmt.Appendf(nil, `"recipient_id": %q`, body["to"]))
+	status = bytes.ReplaceAll(status, []byte(`"plaza:outbox:01JDTEST0000000000000000001"`),
+		fmt.Appendf(nil, "%q", body["biz_opaque_callback_data"]))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.statuses.pending = append(m.statuses.pending, status)
+}
+
+// deliverTo points the status webhooks at p (nil: Plaza is down).
+func (m *meta) deliverTo(p *process) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.statuses.to = ""
+	if p != nil {
+		m.statuses.to = p.URL
+	}
+}
+
+// deliverStatuses delivers the queued status webhooks, signed as Meta
+// signs them, until the test ends.
+func (m *meta) deliverStatuses() {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	m.t.Cleanup(func() { close(stop); <-done })
+	go func() {
+		defer close(done)
+		for {
+			m.mu.Lock()
+			to, pending := m.statuses.to, m.statuses.pending
+			m.mu.Unlock()
+			delivered := 0
+			if to != "" {
+				for _, body := range pending {
+					if postWebhook(to, body) != nil {
+						break
+					}
+					delivered++
+				}
+			}
+			m.mu.Lock()
+			m.statuses.pending = m.statuses.pending[delivered:]
+			m.mu.Unlock()
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+}
+
 func crashFixture(t *testing.T, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "whatsapp", "testdata", name))
@@ -196,21 +296,30 @@ func crashFixture(t *testing.T, name string) []byte {
 	return b
 }
 
-// deliver posts a webhook delivery to plaza, signed as Meta signs it.
-func deliver(t *testing.T, p *process, body []byte) {
-	t.Helper()
+// postWebhook posts a webhook delivery to the Plaza at url, signed as Meta
+// signs it.
+func postWebhook(url string, body []byte) error {
 	mac := hmac.New(sha256.New, []byte(crashAppSecret))
 	mac.Write(body)
-	req, _ := http.NewRequest("POST", p.URL+"/webhooks/whatsapp", bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", url+"/webhooks/whatsapp", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
-		t.Fatalf("webhook delivery: %d", resp.StatusCode)
+		return fmt.Errorf("webhook delivery: %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// deliver posts a webhook delivery to plaza, signed as Meta signs it.
+func deliver(t *testing.T, p *process, body []byte) {
+	t.Helper()
+	if err := postWebhook(p.URL, body); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -247,33 +356,120 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// crashSend is a kind of send the crash test kills Plaza in the middle
+// of.
+type crashSend struct {
+	name string
+	// prepare makes the send possible (a window open, templates synced).
+	prepare func(t *testing.T, p *process, b bootstrapped, dsn string)
+	// send makes the send through the API and returns the message's id.
+	send func(t *testing.T, p *process, b bootstrapped) string
+	// request is the fixture of the request Meta must receive, less its
+	// callback data.
+	request string
+}
+
+var crashSends = []crashSend{
+	{name: "text", prepare: openWindow, send: sendText, request: "send/request_text.json"},
+	{name: "template", prepare: syncTemplates, send: sendTemplate,
+		request: "send/request_template_with_header_image_and_body_params.json"},
+}
+
+// openWindow has Lucía write, which opens her 24-hour window.
+func openWindow(t *testing.T, p *process, b bootstrapped, dsn string) {
+	t.Helper()
+	inbound := bytes.ReplaceAll(crashFixture(t, "inbound/text.json"), []byte(`"1795791600"`), fmt.Appendf(nil, `"%d"`, time.Now().Unix()))
+	deliver(t, p, inbound)
+	waitFor(t, "the inbound message opens the window", func() bool {
+		return queryInt(t, dsn, `SELECT count(*) FROM conversations WHERE window_expires_at IS NOT NULL`) == 1
+	})
+}
+
+// syncTemplates copies the WABA's templates (the fixture's, approved) into
+// the workspace.
+func syncTemplates(t *testing.T, p *process, b bootstrapped, dsn string) {
+	t.Helper()
+	p.mustCall(t, 200, "POST", "/api/template/sync", b.APIKey, "", map[string]any{"workspaceId": b.WorkspaceID})
+	if n := queryInt(t, dsn, `SELECT count(*) FROM whatsapp_templates WHERE status = 'APPROVED'`); n != 2 {
+		t.Fatalf("%d approved templates synced, want the fixture's 2", n)
+	}
+}
+
+// sendText sends the text of request_text.json (Send Message); the
+// request is answered before Meta's answer is.
+func sendText(t *testing.T, p *process, b bootstrapped) string {
+	t.Helper()
+	reply := "¡Hola Lucía! Sí, el sofá Oslo está disponible en azul. ¿Te reservo uno?"
+	env := p.mustCall(t, 200, "POST", "/api/message", b.APIKey, "", map[string]any{
+		"workspaceId": b.WorkspaceID, "recipientPhone": "+1 555 765 4321", "content": reply})
+	var sent struct {
+		Message struct {
+			ID                string
+			MessageWhatsappID *string
+			Status            string
+		}
+	}
+	if err := json.Unmarshal(env.Data, &sent); err != nil {
+		t.Fatal(err)
+	}
+	if sent.Message.MessageWhatsappID != nil || sent.Message.Status != "queued" {
+		t.Fatalf("the send answered %+v before Meta did", sent.Message)
+	}
+	return sent.Message.ID
+}
+
+// sendTemplate sends the template of
+// request_template_with_header_image_and_body_params.json (Send
+// Conversation).
+func sendTemplate(t *testing.T, p *process, b bootstrapped) string {
+	t.Helper()
+	env := p.mustCall(t, 200, "POST", "/api/message/conversation", b.APIKey, "", map[string]any{
+		"workspaceId": b.WorkspaceID, "template": "reservation_confirmation", "destination": "+1 555 765 4321",
+		"variablesBody": []any{
+			map[string]any{"variable": "first_name", "value": "Lucía"},
+			map[string]any{"variable": "store", "value": "Miraflores"},
+			map[string]any{"variable": "{{date}}", "value": "sábado 28 de noviembre"},
+			map[string]any{"variable": "time", "value": "10:00"},
+		},
+		"file": map[string]any{"fileUrl": "https://cdn.example.com/plaza/tiendas/miraflores.jpg", "fileName": "miraflores.jpg"}})
+	var sent struct{ MessageID string }
+	if err := json.Unmarshal(env.Data, &sent); err != nil || sent.MessageID == "" {
+		t.Fatalf("send conversation answered %s (%v)", env.Data, err)
+	}
+	return sent.MessageID
+}
+
 func TestCrashBetweenSendAndAnswer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills plaza serve")
 	}
 	t.Parallel()
 	buildPlaza(t)
-	for _, tc := range []struct {
-		name string
-		// metaGotIt: Meta read and accepted the send before Plaza died
-		// (its answer was lost). Else the connection reached Meta's edge
-		// but the request was never read.
-		metaGotIt bool
-	}{
-		{"meta-accepted-answer-lost", true},
-		{"meta-never-read-it", false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			sqldbtest.Each(t, func(t *testing.T, dsn string) {
+	for _, send := range crashSends {
+		for _, tc := range []struct {
+			name string
+			// metaGotIt: Meta read and accepted the send before Plaza died
+			// (its answer was lost). Else the connection reached Meta's edge
+			// but the request was never read.
+			metaGotIt bool
+		}{
+			{"meta-accepted-answer-lost", true},
+			{"meta-never-read-it", false},
+		} {
+			t.Run(send.name+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()
-				crashAndRestart(t, dsn, tc.metaGotIt)
+				sqldbtest.Each(t, func(t *testing.T, dsn string) {
+					t.Parallel()
+					start := time.Now()
+					crashAndRestart(t, dsn, send, tc.metaGotIt)
+					t.Logf("killed and restarted in %v", time.Since(start).Round(time.Millisecond))
+				})
 			})
-		})
+		}
 	}
 }
 
-func crashAndRestart(t *testing.T, dsn string, metaGotIt bool) {
+func crashAndRestart(t *testing.T, dsn string, send crashSend, metaGotIt bool) {
 	b := mustBootstrap(t, dsn, "Acme", "owner@example.com")
 
 	// Meta: the first send reaches it and is held until Plaza is dead;
@@ -308,31 +504,8 @@ func crashAndRestart(t *testing.T, dsn string, metaGotIt bool) {
 	p.mustCall(t, 200, "POST", "/api/workspace/"+b.WorkspaceID+"/whatsapp/numbers", b.APIKey, "", map[string]any{
 		"phoneNumberId": crashNumberID, "wabaId": crashWabaID, "displayPhoneNumber": "15550001234",
 		"accessToken": crashToken, "appSecret": crashAppSecret, "verifyToken": "crash-test-verify"})
-
-	// Lucía writes, which opens her 24-hour window.
-	inbound := bytes.ReplaceAll(crashFixture(t, "inbound/text.json"), []byte(`"1795791600"`), fmt.Appendf(nil, `"%d"`, time.Now().Unix()))
-	deliver(t, p, inbound)
-	waitFor(t, "the inbound message opens the window", func() bool {
-		return queryInt(t, dsn, `SELECT count(*) FROM conversations WHERE window_expires_at IS NOT NULL`) == 1
-	})
-
-	reply := "¡Hola Lucía! Sí, el sofá Oslo está disponible en azul. ¿Te reservo uno?"
-	env := p.mustCall(t, 200, "POST", "/api/message", b.APIKey, "", map[string]any{
-		"workspaceId": b.WorkspaceID, "recipientPhone": "+1 555 765 4321", "content": reply})
-	var sent struct {
-		Message struct {
-			ID                string
-			MessageWhatsappID *string
-			Status            string
-		}
-	}
-	if err := json.Unmarshal(env.Data, &sent); err != nil {
-		t.Fatal(err)
-	}
-	id := sent.Message.ID
-	if sent.Message.MessageWhatsappID != nil || sent.Message.Status != "queued" {
-		t.Fatalf("the send answered %+v before Meta did", sent.Message)
-	}
+	send.prepare(t, p, b, dsn)
+	id := send.send(t, p, b)
 
 	// Meta has the request in hand: Plaza dies before it has the answer.
 	var body map[string]any
@@ -376,7 +549,7 @@ func crashAndRestart(t *testing.T, dsn string, metaGotIt bool) {
 		t.Fatalf("Meta accepted %d sends of the message, want exactly 1", len(sends))
 	}
 	var want map[string]any
-	if err := json.Unmarshal(crashFixture(t, "send/request_text.json"), &want); err != nil {
+	if err := json.Unmarshal(crashFixture(t, send.request), &want); err != nil {
 		t.Fatal(err)
 	}
 	want["biz_opaque_callback_data"] = "plaza:outbox:" + id

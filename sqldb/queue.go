@@ -98,8 +98,10 @@ func (db *DB) OpenQueue(cfg QueueConfig) (*Queue, error) {
 		// more often (fetches follow notifications and the poll interval).
 		rc.FetchCooldown = 10 * time.Millisecond
 		// A job left running by a process that died is retried after five
-		// minutes (River's default is an hour); every job here is safe to
-		// run again, and none runs longer than its one-minute timeout.
+		// minutes (River's default is an hour). Every job here is safe to
+		// run again, also beside a run still alive: a campaign's fan-out
+		// (15-minute timeout) locks its campaign per batch, sends are
+		// fenced by their attempts, turns by their pending messages.
 		rc.RescueStuckJobsAfter = 5 * time.Minute
 		// Jobs that finish are kept a day for inspection, then pruned.
 		rc.CompletedJobRetentionPeriod = 24 * time.Hour

@@ -255,6 +255,7 @@ func TestAgentService_SearchKnowledge(t *testing.T) {
 		}{
 			{"¿Cuánto tardan los REEMBOLSOS?", passages[:1]},         // case, accents, punctuation
 			{"reembolso", passages[:1]},                              // prefix
+			{"¿Cuándo abren?", passages[1:2]},                        // a stem: "abre" of abren
 			{"cafe", passages[2:3]},                                  // accent-insensitive
 			{`"sábado" OR) AND NOT (* ' NEAR(`, passages[1:2]},       // operators are words
 			{"reembolsos horas", []string{passages[1], passages[0]}}, // either word, sorted below

@@ -42,10 +42,19 @@ func searchTerms(query string) []string {
 	return terms
 }
 
-// prefixable reports whether a term is matched as a prefix too
-// ("reembolso" finds "reembolsos"): words of four letters or more, so that
-// short ones do not match half the index.
-func prefixable(term string) bool { return len([]rune(term)) >= 4 }
+// searchStem is the prefix a query word is also matched by: its first
+// 55% of letters, at least four ("opening" finds "opens", "horarios"
+// finds "hora", "reembolso" finds "reembolsos"), a stemming that needs no
+// language; "" for words of fewer than four letters, so that short ones
+// do not match half the index. The word itself is searched too, so a
+// passage with the very word ranks above one with only its stem.
+func searchStem(term string) string {
+	r := []rune(term)
+	if len(r) < 4 {
+		return ""
+	}
+	return string(r[:max(4, len(r)*55/100)])
+}
 
 // SearchKnowledge returns an agent's passages best matching query: any of
 // its words, ranked by BM25 on SQLite and ts_rank on PostgreSQL.
@@ -58,12 +67,12 @@ func (s *AgentService) SearchKnowledge(ctx context.Context, workspaceID, agentID
 	var q string
 	var match string
 	if s.db.Dialect == Postgres {
-		parts := make([]string, len(terms))
-		for i, t := range terms {
+		var parts []string
+		for _, t := range terms {
 			// Letters and digits only: a valid tsquery lexeme.
-			parts[i] = t
-			if prefixable(t) {
-				parts[i] += ":*"
+			parts = append(parts, t)
+			if stem := searchStem(t); stem != "" {
+				parts = append(parts, stem+":*")
 			}
 		}
 		match = strings.Join(parts, " | ")
@@ -74,12 +83,12 @@ func (s *AgentService) SearchKnowledge(ctx context.Context, workspaceID, agentID
 			WHERE p.workspace_id = $2 AND p.agent_id = $3 AND p.tsv @@ query
 			ORDER BY score DESC, p.file_id, p.seq LIMIT $4`
 	} else {
-		parts := make([]string, len(terms))
-		for i, t := range terms {
+		var parts []string
+		for _, t := range terms {
 			// A quoted string is one phrase to FTS5, whatever it holds.
-			parts[i] = `"` + strings.ReplaceAll(t, `"`, `""`) + `"`
-			if prefixable(t) {
-				parts[i] += "*"
+			parts = append(parts, `"`+strings.ReplaceAll(t, `"`, `""`)+`"`)
+			if stem := searchStem(t); stem != "" {
+				parts = append(parts, `"`+strings.ReplaceAll(stem, `"`, `""`)+`"*`)
 			}
 		}
 		match = strings.Join(parts, " OR ")

@@ -232,21 +232,8 @@ func (s *AgentService) ListAgents(ctx context.Context) ([]plaza.AgentRecord, err
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+agentColumns+` FROM agents WHERE workspace_id = $1
+	return queryAll(ctx, s.db.read, scanAgent, `SELECT `+agentColumns+` FROM agents WHERE workspace_id = $1
 		ORDER BY creation_date, id`, p.WorkspaceID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	agents := []plaza.AgentRecord{}
-	for rows.Next() {
-		a, err := scanAgent(rows)
-		if err != nil {
-			return nil, err
-		}
-		agents = append(agents, *a)
-	}
-	return agents, rows.Err()
 }
 
 // AgentForChannel returns the enabled agent answering on a channel.

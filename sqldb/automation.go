@@ -101,21 +101,8 @@ func findAutomation(ctx context.Context, q querier, ws, id string) (*plaza.Autom
 
 // findNodes reads the nodes where says, in their automations' order.
 func findNodes(ctx context.Context, q querier, where string, args ...any) ([]storedNode, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+nodeColumns+` FROM automation_nodes `+where+`
+	return queryAll(ctx, q, scanNode, `SELECT `+nodeColumns+` FROM automation_nodes `+where+`
 		ORDER BY automation_id, ordinal`, args...)
-	if err != nil {
-		return nil, err
-	}
-	var nodes []storedNode
-	for rows.Next() {
-		n, err := scanNode(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		nodes = append(nodes, *n)
-	}
-	return nodes, closeRows(rows)
 }
 
 // FindAutomations lists the caller's workspace's automations by name

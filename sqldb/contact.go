@@ -78,20 +78,8 @@ func scanContact(row scanner) (*plaza.Contact, error) {
 // queryContacts runs a SELECT of contactColumns with the given tail
 // (WHERE ..., ORDER BY ...) and fills in the contacts' tags.
 func queryContacts(ctx context.Context, q querier, workspaceID, tail string, args ...any) ([]plaza.Contact, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+contactColumns+contactFrom+` `+tail, args...)
+	contacts, err := queryAll(ctx, q, scanContact, `SELECT `+contactColumns+contactFrom+` `+tail, args...)
 	if err != nil {
-		return nil, err
-	}
-	contacts := []plaza.Contact{}
-	for rows.Next() {
-		c, err := scanContact(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		contacts = append(contacts, *c)
-	}
-	if err := closeRows(rows); err != nil {
 		return nil, err
 	}
 	if err := loadContactTags(ctx, q, workspaceID, contacts); err != nil {

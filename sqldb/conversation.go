@@ -60,20 +60,7 @@ func scanConversation(row scanner) (*plaza.Conversation, error) {
 }
 
 func (s *ConversationService) queryConversations(ctx context.Context, tail string, args ...any) ([]plaza.Conversation, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+conversationColumns+conversationFrom+` `+tail, args...)
-	if err != nil {
-		return nil, err
-	}
-	out := []plaza.Conversation{}
-	for rows.Next() {
-		cv, err := scanConversation(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, *cv)
-	}
-	return out, closeRows(rows)
+	return queryAll(ctx, s.db.read, scanConversation, `SELECT `+conversationColumns+conversationFrom+` `+tail, args...)
 }
 
 // FindConversations lists the caller's conversations, newest first.
@@ -160,20 +147,7 @@ func scanMessage(row scanner) (*plaza.Message, error) {
 }
 
 func (s *ConversationService) queryMessages(ctx context.Context, tail string, args ...any) ([]plaza.Message, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+messageColumns+messageFrom+` `+tail, args...)
-	if err != nil {
-		return nil, err
-	}
-	out := []plaza.Message{}
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, *m)
-	}
-	return out, closeRows(rows)
+	return queryAll(ctx, s.db.read, scanMessage, `SELECT `+messageColumns+messageFrom+` `+tail, args...)
 }
 
 // FindMessages returns a page of a conversation's messages, oldest first:

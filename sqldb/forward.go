@@ -220,27 +220,12 @@ func (s *WebhookService) FindWebhookDeliveries(ctx context.Context, number strin
 		after = ` AND id < $4`
 		args = append(args, page.After)
 	}
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+webhookDeliveryColumns+` FROM webhook_deliveries
+	list, err := queryAll(ctx, s.db.read, scanWebhookDelivery, `SELECT `+webhookDeliveryColumns+` FROM webhook_deliveries
 		WHERE workspace_id = $1 AND whatsapp_number_id = $2`+after+` ORDER BY id DESC LIMIT $3`, args...)
 	if err != nil {
 		return nil, false, err
 	}
-	var list []plaza.WebhookDelivery
-	for rows.Next() {
-		d, err := scanWebhookDelivery(rows)
-		if err != nil {
-			rows.Close()
-			return nil, false, err
-		}
-		list = append(list, *d)
-	}
-	if err := closeRows(rows); err != nil {
-		return nil, false, err
-	}
 	list, more := cutPage(list, page.Size())
-	if list == nil {
-		list = []plaza.WebhookDelivery{}
-	}
 	if err := s.attachAttempts(ctx, p.WorkspaceID, list); err != nil {
 		return nil, false, err
 	}

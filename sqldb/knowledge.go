@@ -149,21 +149,9 @@ func (s *KnowledgeService) ListKnowledgeFiles(ctx context.Context, agentID strin
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+knowledgeFileColumns+` FROM knowledge_files
+	scan := func(row scanner) (*plaza.KnowledgeFile, error) { return scanKnowledgeFile(row) }
+	return queryAll(ctx, s.db.read, scan, `SELECT `+knowledgeFileColumns+` FROM knowledge_files
 		WHERE workspace_id = $1 AND agent_id = $2 ORDER BY creation_date, id`, p.WorkspaceID, agentID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	files := []plaza.KnowledgeFile{}
-	for rows.Next() {
-		f, err := scanKnowledgeFile(rows)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, *f)
-	}
-	return files, rows.Err()
 }
 
 // DeleteKnowledgeFile deletes an agent's file and its passages.

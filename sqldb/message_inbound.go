@@ -351,21 +351,9 @@ func (s *InboundStore) ApplyTemplateStatus(ctx context.Context, c plaza.Template
 
 // WhatsAppNumbersByWabaID lists the connected numbers of a WABA.
 func (s *InboundStore) WhatsAppNumbersByWabaID(ctx context.Context, wabaID string) ([]plaza.WhatsAppNumber, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+whatsappNumberColumns+` FROM whatsapp_numbers
+	scan := func(row scanner) (*plaza.WhatsAppNumber, error) { return scanWhatsAppNumber(row) }
+	return queryAll(ctx, s.db.read, scan, `SELECT `+whatsappNumberColumns+` FROM whatsapp_numbers
 		WHERE waba_id = $1 ORDER BY id`, wabaID)
-	if err != nil {
-		return nil, err
-	}
-	var numbers []plaza.WhatsAppNumber
-	for rows.Next() {
-		n, err := scanWhatsAppNumber(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		numbers = append(numbers, *n)
-	}
-	return numbers, closeRows(rows)
 }
 
 // ExecForTest runs a statement in a write transaction, for tests that

@@ -117,21 +117,9 @@ func (s *OpportunityService) FindOpportunities(ctx context.Context, f plaza.Oppo
 		w.add(likeAny(w.arg(likePattern(f.Q)), `plaza_lower(name)`, `plaza_lower(description)`, `plaza_lower(opport_code)`))
 	}
 	size := f.Page.Size()
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+opportunityColumns+` FROM opportunities WHERE `+
+	list, err := queryAll(ctx, s.db.read, scanOpportunity, `SELECT `+opportunityColumns+` FROM opportunities WHERE `+
 		w.sql()+` ORDER BY id DESC LIMIT `+w.arg(size+1), w.args...)
 	if err != nil {
-		return nil, false, err
-	}
-	defer rows.Close()
-	list := []plaza.Opportunity{}
-	for rows.Next() {
-		o, err := scanOpportunity(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		list = append(list, *o)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
 	list, more := cutPage(list, size)

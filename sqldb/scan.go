@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"time"
@@ -70,4 +71,26 @@ func closeRows(rows *sql.Rows) error {
 	err := rows.Err()
 	rows.Close()
 	return err
+}
+
+// queryAll runs query on q and scans every row with scan, in order; an
+// empty result is an empty, non-nil slice, so it renders as [] in JSON.
+func queryAll[T any](ctx context.Context, q querier, scan func(scanner) (*T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	list := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		list = append(list, *v)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, err
+	}
+	return list, nil
 }

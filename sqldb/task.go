@@ -267,20 +267,8 @@ func (s *TaskService) FindTasks(ctx context.Context, f plaza.TaskFilter) ([]plaz
 	if f.Offset > 0 {
 		query += ` OFFSET ` + w.arg(f.Offset)
 	}
-	rows, err := s.db.read.QueryContext(ctx, query, w.args...)
+	tasks, err := queryAll(ctx, s.db.read, scanTask, query, w.args...)
 	if err != nil {
-		return nil, false, err
-	}
-	tasks := []plaza.Task{}
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			rows.Close()
-			return nil, false, err
-		}
-		tasks = append(tasks, *t)
-	}
-	if err := closeRows(rows); err != nil {
 		return nil, false, err
 	}
 	tasks, more := cutPage(tasks, size)

@@ -108,20 +108,7 @@ func (s *TemplateStore) FindTemplates(ctx context.Context, status string) ([]pla
 }
 
 func findTemplates(ctx context.Context, q querier, ws, status, name string) ([]plaza.Template, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+templateColumns+` FROM whatsapp_templates
+	return queryAll(ctx, q, scanTemplate, `SELECT `+templateColumns+` FROM whatsapp_templates
 		WHERE workspace_id = $1 AND ($2 = '' OR status = $2) AND ($3 = '' OR name = $3)
 		ORDER BY name, language, whatsapp_number_id, id`, ws, status, name)
-	if err != nil {
-		return nil, err
-	}
-	out := []plaza.Template{}
-	for rows.Next() {
-		t, err := scanTemplate(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, *t)
-	}
-	return out, closeRows(rows)
 }

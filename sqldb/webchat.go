@@ -249,21 +249,9 @@ func (s *WebchatService) WebchatMessages(ctx context.Context, v plaza.WebchatVis
 			OR (m.timestamp = (SELECT b.timestamp FROM messages b WHERE b.workspace_id = $1 AND b.id = $3) AND m.id < $3))`
 	}
 	args = append(args, page.Size())
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+messageColumns+messageFrom+` `+where+
+	out, err := queryAll(ctx, s.db.read, scanMessage, `SELECT `+messageColumns+messageFrom+` `+where+
 		fmt.Sprintf(` ORDER BY m.timestamp DESC, m.id DESC LIMIT $%d`, len(args)), args...)
 	if err != nil {
-		return nil, err
-	}
-	out := []plaza.Message{}
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, *m)
-	}
-	if err := closeRows(rows); err != nil {
 		return nil, err
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {

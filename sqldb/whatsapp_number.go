@@ -98,21 +98,9 @@ func (s *WhatsAppNumberService) FindWhatsAppNumbers(ctx context.Context) ([]plaz
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+whatsappNumberColumns+` FROM whatsapp_numbers
+	scan := func(row scanner) (*plaza.WhatsAppNumber, error) { return scanWhatsAppNumber(row) }
+	return queryAll(ctx, s.db.read, scan, `SELECT `+whatsappNumberColumns+` FROM whatsapp_numbers
 		WHERE workspace_id = $1 ORDER BY id`, p.WorkspaceID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	numbers := []plaza.WhatsAppNumber{}
-	for rows.Next() {
-		n, err := scanWhatsAppNumber(rows)
-		if err != nil {
-			return nil, err
-		}
-		numbers = append(numbers, *n)
-	}
-	return numbers, rows.Err()
 }
 
 // DeleteWhatsAppNumber disconnects a number; its conversations stay,

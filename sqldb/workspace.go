@@ -131,22 +131,9 @@ func (s *WorkspaceService) FindWorkspaceUsers(ctx context.Context, id string) ([
 	if _, err := callerWorkspace(ctx, id); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+userColumns+`, m.role
+	return queryAll(ctx, s.db.read, scanUser, `SELECT `+userColumns+`, m.role
 		FROM workspace_members m JOIN users u ON u.id = m.user_id
 		WHERE m.workspace_id = $1 ORDER BY u.id`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	users := []plaza.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		users = append(users, *u)
-	}
-	return users, rows.Err()
 }
 
 // CreateWorkspace creates a workspace owned by ownerID, with default masters.

@@ -1,7 +1,6 @@
 package sqldb
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/plaza-crm/plaza"
+	"github.com/plaza-crm/plaza/whatsapp"
 )
 
 // MediaStore implements plaza.MediaStore: file messages sent to contacts,
@@ -80,22 +80,6 @@ func (s *MediaStore) QueueWhatsAppFile(ctx context.Context, in plaza.MessageFile
 	return sent, nil
 }
 
-// mediaRequest is the body of the Graph API request that sends a file,
-// as it is stored in the message's payload: the media object sits under
-// the key its type names.
-type mediaRequest struct {
-	MessagingProduct      string     `json:"messaging_product"`
-	RecipientType         string     `json:"recipient_type"`
-	To                    string     `json:"to"`
-	Type                  string     `json:"type"`
-	Image                 *wireMedia `json:"image,omitempty"`
-	Audio                 *wireMedia `json:"audio,omitempty"`
-	Video                 *wireMedia `json:"video,omitempty"`
-	Document              *wireMedia `json:"document,omitempty"`
-	Sticker               *wireMedia `json:"sticker,omitempty"`
-	BizOpaqueCallbackData string     `json:"biz_opaque_callback_data"`
-}
-
 // wireMedia is a media object of Meta's: what a send request carries
 // (id or link, caption, filename) and what a webhook reports (id,
 // mime_type, sha256, caption, filename).
@@ -108,29 +92,12 @@ type wireMedia struct {
 	SHA256   string `json:"sha256,omitempty"`
 }
 
+// mediaPayload is the Graph API request that sends a file, as the
+// message's payload stores it: the WhatsApp client's own.
 func mediaPayload(to, messageID string, m plaza.OutboundMedia) (string, error) {
-	r := mediaRequest{MessagingProduct: "whatsapp", RecipientType: "individual", To: to, Type: m.Type,
-		BizOpaqueCallbackData: plaza.OutboundCallbackData(messageID)}
-	w := &wireMedia{ID: m.ID, Link: m.Link, Caption: m.Caption, Filename: m.FileName}
-	switch m.Type {
-	case "image":
-		r.Image = w
-	case "audio":
-		r.Audio = w
-	case "video":
-		r.Video = w
-	case "document":
-		r.Document = w
-	case "sticker":
-		r.Sticker = w
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(buf.String()), nil
+	b, err := whatsapp.MediaRequest(to, whatsapp.Media{Type: m.Type, ID: m.ID, Link: m.Link, Caption: m.Caption,
+		Filename: m.FileName, BizOpaqueCallbackData: plaza.OutboundCallbackData(messageID)})
+	return string(b), err
 }
 
 // payloadMedia reads the media object of a message's payload (Meta's

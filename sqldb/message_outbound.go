@@ -1,7 +1,6 @@
 package sqldb
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -14,6 +13,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/plaza-crm/plaza"
+	"github.com/plaza-crm/plaza/whatsapp"
 )
 
 // OutboundService implements plaza.OutboundStore: outbound messages and
@@ -141,31 +141,11 @@ func (tx *Tx) sendingContact(ctx context.Context, workspaceID string, in plaza.M
 	return &c, nil
 }
 
-// textRequest is the body of the Graph API request that sends a text, as
-// it is stored in the message's payload.
-type textRequest struct {
-	MessagingProduct string `json:"messaging_product"`
-	RecipientType    string `json:"recipient_type"`
-	To               string `json:"to"`
-	Type             string `json:"type"`
-	Text             struct {
-		PreviewURL bool   `json:"preview_url"`
-		Body       string `json:"body"`
-	} `json:"text"`
-	BizOpaqueCallbackData string `json:"biz_opaque_callback_data"`
-}
-
+// textPayload is the Graph API request that sends a text, as the
+// message's payload stores it: the WhatsApp client's own.
 func textPayload(to, body, messageID string) (string, error) {
-	r := textRequest{MessagingProduct: "whatsapp", RecipientType: "individual", To: to, Type: "text",
-		BizOpaqueCallbackData: plaza.OutboundCallbackData(messageID)}
-	r.Text.Body = body
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(buf.String()), nil
+	b, err := whatsapp.TextRequest(to, body, whatsapp.TextOptions{BizOpaqueCallbackData: plaza.OutboundCallbackData(messageID)})
+	return string(b), err
 }
 
 // QueueWhatsAppText stores a free-form text for the caller's contact and

@@ -121,13 +121,11 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 
 	var body io.Reader
 	if in != nil {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(in); err != nil {
+		b, err := encodeRequest(in)
+		if err != nil {
 			return fmt.Errorf("whatsapp: encode request: %w", err)
 		}
-		body = &buf
+		body = bytes.NewReader(b)
 	}
 	req, err := c.newRequest(ctx, method, path, query, token, body)
 	if err != nil {

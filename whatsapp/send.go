@@ -1,7 +1,9 @@
 package whatsapp
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 )
 
@@ -191,15 +193,33 @@ type ListRow struct {
 // refuses it with 131047 (see APIError.WindowClosed) outside the 24 h
 // window.
 func (c *Client) SendText(ctx context.Context, phoneNumberID, token, to, body string, opts TextOptions) (SendResult, error) {
+	msg, err := textMessage(to, body, opts)
+	if err != nil {
+		return SendResult{}, err
+	}
+	return c.send(ctx, phoneNumberID, token, msg)
+}
+
+// TextRequest is the JSON body SendText posts for the same arguments, for
+// callers that keep a record of what they send.
+func TextRequest(to, body string, opts TextOptions) ([]byte, error) {
+	msg, err := textMessage(to, body, opts)
+	if err != nil {
+		return nil, err
+	}
+	return encodeRequest(msg)
+}
+
+func textMessage(to, body string, opts TextOptions) (*outbound, error) {
 	if body == "" {
-		return SendResult{}, invalid("text.body", "is required")
+		return nil, invalid("text.body", "is required")
 	}
 	if err := checkLen("text.body", body, MaxTextBody); err != nil {
-		return SendResult{}, err
+		return nil, err
 	}
 	msg := newOutbound(to, "text", opts.ReplyTo, opts.BizOpaqueCallbackData)
 	msg.Text = &wireText{PreviewURL: opts.PreviewURL, Body: body}
-	return c.send(ctx, phoneNumberID, token, msg)
+	return msg, nil
 }
 
 // SendTemplate sends an approved template.
@@ -214,8 +234,26 @@ func (c *Client) SendTemplate(ctx context.Context, phoneNumberID, token, to stri
 
 // SendMedia sends an image, audio, video, document or sticker.
 func (c *Client) SendMedia(ctx context.Context, phoneNumberID, token, to string, m Media) (SendResult, error) {
-	if err := m.Validate(); err != nil {
+	msg, err := mediaMessage(to, m)
+	if err != nil {
 		return SendResult{}, err
+	}
+	return c.send(ctx, phoneNumberID, token, msg)
+}
+
+// MediaRequest is the JSON body SendMedia posts for the same arguments,
+// for callers that keep a record of what they send.
+func MediaRequest(to string, m Media) ([]byte, error) {
+	msg, err := mediaMessage(to, m)
+	if err != nil {
+		return nil, err
+	}
+	return encodeRequest(msg)
+}
+
+func mediaMessage(to string, m Media) (*outbound, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
 	}
 	msg := newOutbound(to, m.Type, m.ReplyTo, m.BizOpaqueCallbackData)
 	w := &wireMedia{ID: m.ID, Link: m.Link, Caption: m.Caption, Filename: m.Filename}
@@ -231,7 +269,19 @@ func (c *Client) SendMedia(ctx context.Context, phoneNumberID, token, to string,
 	case "sticker":
 		msg.Sticker = w
 	}
-	return c.send(ctx, phoneNumberID, token, msg)
+	return msg, nil
+}
+
+// encodeRequest is a request body as the client sends it (HTML
+// characters as they are, no trailing newline).
+func encodeRequest(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSpace(buf.Bytes()), nil
 }
 
 // SendInteractiveButtons sends a reply-buttons message.

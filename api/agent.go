@@ -147,15 +147,7 @@ func (s *Server) handleAgentAdd(w http.ResponseWriter, r *http.Request) error {
 // updateAgent sends the keys it changes); the agent is named by the
 // x-agent-id header (the SDK) or the body's id (its older versions).
 func (s *Server) handleAgentUpdate(w http.ResponseWriter, r *http.Request) error {
-	m, raw, err := readAgentBody(r)
-	if err != nil {
-		return err
-	}
-	id, err := agentID(r, m)
-	if err != nil {
-		return err
-	}
-	doc, err := plaza.ParseAgentDocument(raw)
+	id, doc, err := readAgentChange(r)
 	if err != nil {
 		return err
 	}
@@ -163,6 +155,21 @@ func (s *Server) handleAgentUpdate(w http.ResponseWriter, r *http.Request) error
 		return plaza.Invalid(plaza.FieldError{Field: "body", Message: "The body sets nothing: send the configuration keys to change."})
 	}
 	return s.saveAgent(w, r, id, plaza.AgentUpdate{Set: doc}, "Agent updated successfully.")
+}
+
+// readAgentChange reads the body of a call that changes an agent: the
+// agent it names and the configuration keys it sends.
+func readAgentChange(r *http.Request) (string, plaza.AgentDocument, error) {
+	m, raw, err := readAgentBody(r)
+	if err != nil {
+		return "", nil, err
+	}
+	id, err := agentID(r, m)
+	if err != nil {
+		return "", nil, err
+	}
+	doc, err := plaza.ParseAgentDocument(raw)
+	return id, doc, err
 }
 
 func (s *Server) saveAgent(w http.ResponseWriter, r *http.Request, id string, u plaza.AgentUpdate, message string) error {
@@ -326,15 +333,7 @@ var agentSections = map[string]struct{ section, required string }{
 func (s *Server) handleAgentSet(w http.ResponseWriter, r *http.Request) error {
 	call := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
 	target := agentSections[call]
-	m, raw, err := readAgentBody(r)
-	if err != nil {
-		return err
-	}
-	id, err := agentID(r, m)
-	if err != nil {
-		return err
-	}
-	keys, err := plaza.ParseAgentDocument(raw)
+	id, keys, err := readAgentChange(r)
 	if err != nil {
 		return err
 	}

@@ -537,12 +537,7 @@ func TestMessageFiles_Invalid(t *testing.T) {
 		if _, _, uploads := g.mediaCalls(); len(uploads) != 0 {
 			t.Errorf("%d uploads", len(uploads))
 		}
-		if n := len(g.sends()); n != 0 {
-			t.Errorf("%d sends", n)
-		}
-		if n := ts.count(`SELECT count(*) FROM messages WHERE direction = 'out'`); n != 0 {
-			t.Errorf("%d outbound messages stored", n)
-		}
+		ts.assertNothingSent(t, g)
 	})
 }
 
@@ -569,12 +564,7 @@ func TestMessageFiles_UploadRefused(t *testing.T) {
 		g.media.uploadAnswer = func(w http.ResponseWriter, r *http.Request) { http.Error(w, "<html>502</html>", http.StatusBadGateway) }
 		g.mu.Unlock()
 		ts.sendFile(a, nil, to, pdf).want(t, http.StatusServiceUnavailable, "UNAVAILABLE")
-		if n := ts.count(`SELECT count(*) FROM messages WHERE direction = 'out'`); n != 0 {
-			t.Errorf("%d outbound messages stored", n)
-		}
-		if n := len(g.sends()); n != 0 {
-			t.Errorf("%d sends", n)
-		}
+		ts.assertNothingSent(t, g)
 	})
 }
 

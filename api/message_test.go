@@ -138,6 +138,18 @@ func checkTextSend(t *testing.T, c graphCall, messageID, body string) {
 
 // newSendServer is a test server whose queue works sends (to g) and the
 // webhook's deliveries, as plaza serve does.
+// assertNothingSent fails unless the Graph server got no send and no
+// outbound message was stored.
+func (ts *testServer) assertNothingSent(t *testing.T, g *graphServer) {
+	t.Helper()
+	if n := len(g.sends()); n != 0 {
+		t.Errorf("the Graph server got %d sends", n)
+	}
+	if n := ts.count(`SELECT count(*) FROM messages WHERE direction = 'out'`); n != 0 {
+		t.Errorf("%d outbound messages stored", n)
+	}
+}
+
 func newSendServer(t *testing.T, dsn string, g *graphServer, cfg messaging.OutboxConfig) *testServer {
 	t.Helper()
 	ts := newTestServer(t, dsn)
@@ -308,12 +320,7 @@ func TestMessageSend_WindowClosed(t *testing.T) {
 			"platformId": 2, "phone": "+51 987 654 321"}}).want(t, http.StatusOK, "")
 		ts.send(a, map[string]any{"recipientPhone": "51987654321", "content": "Hola"}).want(t, http.StatusConflict, "WINDOW_CLOSED")
 
-		if n := len(g.sends()); n != 0 {
-			t.Errorf("the Graph server got %d sends", n)
-		}
-		if n := ts.count(`SELECT count(*) FROM messages WHERE direction = 'out'`); n != 0 {
-			t.Errorf("%d outbound messages stored", n)
-		}
+		ts.assertNothingSent(t, g)
 		if n := ts.count(`SELECT count(*) FROM river_job WHERE kind = 'whatsapp_send'`); n != 0 {
 			t.Errorf("%d send jobs enqueued", n)
 		}
@@ -360,12 +367,7 @@ func TestMessageSend_Validation(t *testing.T) {
 		if got := fields(map[string]any{"recipientPhone": "+51 987 654 321", "content": "Hola", "contactId": list[0].ID}); got != "recipientPhone" {
 			t.Errorf("another number: fields %s", got)
 		}
-		if n := len(g.sends()); n != 0 {
-			t.Errorf("the Graph server got %d sends", n)
-		}
-		if n := ts.count(`SELECT count(*) FROM messages WHERE direction = 'out'`); n != 0 {
-			t.Errorf("%d outbound messages stored", n)
-		}
+		ts.assertNothingSent(t, g)
 	})
 }
 
